@@ -1,0 +1,143 @@
+//! Reading a snapshot directory: the only module that knows vendor syntax.
+//!
+//! Files are recognised by content, never by name. Each recognised file is parsed and lowered
+//! into the [`Snapshot`]; every problem becomes a [`Diagnostic`] and reading goes on, so a user
+//! sees all problems at once. Nothing here panics on input.
+
+pub mod aws;
+pub mod iptables;
+pub mod k8s;
+mod recognise;
+
+pub use recognise::{recognise, FileKind};
+
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::model::Snapshot;
+use crate::source::Provenance;
+use std::path::{Path, PathBuf};
+
+/// Reads every file below `root` (recursively, in sorted order) into a snapshot.
+pub fn load_snapshot(root: &Path) -> (Snapshot, Diagnostics) {
+    let mut files = Vec::new();
+    let mut diags = Diagnostics::default();
+    if root.is_file() {
+        files.push(root.to_path_buf());
+    } else {
+        collect_files(root, &mut files, &mut diags);
+    }
+    files.sort();
+    let mut inputs = Vec::with_capacity(files.len());
+    for path in files {
+        let shown = path.strip_prefix(root).map(|p| root.join(p)).unwrap_or(path.clone());
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => inputs.push((shown, text)),
+                Err(_) => diags.push(Diagnostic {
+                    severity: Severity::Warning,
+                    code: "not-text",
+                    message: format!("{}: not UTF-8 text; ignored", shown.display()),
+                    at: None,
+                    expected: None,
+                }),
+            },
+            Err(e) => diags.push(Diagnostic {
+                severity: Severity::Error,
+                code: "unreadable",
+                message: format!("{}: cannot read: {e}", shown.display()),
+                at: None,
+                expected: Some("a readable file".into()),
+            }),
+        }
+    }
+    let (snap, more) = load_texts(inputs);
+    diags.items.extend(more.items);
+    (snap, diags)
+}
+
+/// Builds a snapshot from in-memory files `(display path, text)`; used by tests and fuzzing.
+pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
+    let mut snap = Snapshot::default();
+    let mut diags = Diagnostics::default();
+    let mut aws_docs = aws::AwsCollector::default();
+    for (path, text) in inputs {
+        let file = snap.sources.add(path, text);
+        let text = snap.sources.file(file).text.clone();
+        match recognise(&text) {
+            FileKind::AwsJson => aws_docs.read(file, &text, &mut diags),
+            FileKind::KubernetesJson => k8s::read_json(file, &text, &mut snap.cluster, &mut diags),
+            FileKind::KubernetesYaml => k8s::read_yaml(file, &text, &mut snap.cluster, &mut diags),
+            FileKind::IptablesSave => {
+                let name = snap.sources.path(file).to_path_buf();
+                if let Some(dump) = iptables::read(file, &name, &text, &mut diags) {
+                    snap.iptables.push(dump);
+                }
+            }
+            FileKind::NetpathModel => {
+                // Scenario files and netpath/v1 models live beside snapshots; scenarios are
+                // read by `check`, not as snapshot inputs.
+            }
+            FileKind::Empty => {}
+            FileKind::BadJson(d) => diags.push(d.into_diagnostic(file)),
+            FileKind::Unknown => {
+                snap.unrecognised.push(file);
+            }
+        }
+    }
+    aws_docs.lower(&mut snap, &mut diags);
+    if !snap.unrecognised.is_empty() {
+        let names: Vec<String> =
+            snap.unrecognised.iter().map(|f| snap.sources.path(*f).display().to_string()).collect();
+        diags.push(Diagnostic {
+            severity: Severity::Warning,
+            code: "unrecognised-file",
+            message: format!("{} file(s) not recognised as any netpath input: {}", names.len(), names.join(", ")),
+            at: None,
+            expected: Some("AWS CLI JSON, kubectl YAML/JSON, iptables-save output or a netpath/v1 file".into()),
+        });
+    }
+    (snap, diags)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic {
+                severity: Severity::Error,
+                code: "unreadable",
+                message: format!("{}: cannot read directory: {e}", dir.display()),
+                at: None,
+                expected: Some("a snapshot directory".into()),
+            });
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => collect_files(&path, out, diags),
+            Ok(t) if t.is_file() => {
+                if !is_documentation(&name) {
+                    out.push(path)
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// READMEs, licences and notes that sit beside snapshots are not inputs.
+fn is_documentation(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".md") || lower == "license" || lower == "notice" || lower.ends_with(".txt") && lower.starts_with("readme")
+}
+
+/// A provenance for a whole file, for diagnostics about it.
+pub fn whole(file: crate::source::FileId) -> Provenance {
+    Provenance::file(file)
+}

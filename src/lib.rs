@@ -1,0 +1,17 @@
+//! netpath: a packet-path simulator and reachability verifier for Kubernetes on AWS.
+//!
+//! The pipeline: [`ingest`] reads real inputs into a vendor-neutral [`model::Snapshot`];
+//! [`graph`] builds the forwarding topology; [`trace`] follows a flow hop by hop using the pure
+//! decision functions of [`eval`]; [`check`] runs scenario files; [`report`] renders results.
+//! Only `report` and the binary produce output.
+
+pub mod check;
+pub mod diag;
+pub mod endpoint;
+pub mod eval;
+pub mod graph;
+pub mod ingest;
+pub mod model;
+pub mod report;
+pub mod source;
+pub mod trace;

@@ -1,0 +1,154 @@
+//! Where things come from: the files of a snapshot, and locations inside them.
+//!
+//! Every object lowered from an input keeps a [`Provenance`] so that a trace step can cite
+//! `file:line`. Locations inside JSON files are stored as JSON paths and resolved to a line and
+//! column only when displayed ([`SourceMap::resolve`]); YAML and line-oriented inputs store the
+//! line directly.
+
+mod json_locate;
+
+pub use json_locate::{locate_json_path, top_level_keys};
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Index of a file in the [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A position inside a file: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct LineCol {
+    /// 1-based line number.
+    pub line: u32,
+    /// 1-based column number.
+    pub col: u32,
+}
+
+/// How a location inside a file is named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Locator {
+    /// A JSON path such as `SecurityGroups[3].IpPermissions[1]`, resolved to a line on display.
+    JsonPath(String),
+    /// A known line and column.
+    At(LineCol),
+    /// The whole file.
+    File,
+}
+
+/// What a decision cites: the file, the place in it, and the vendor's name for the object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Provenance {
+    /// The file the object came from.
+    pub file: FileId,
+    /// Where in the file.
+    pub locator: Locator,
+}
+
+impl Provenance {
+    /// Provenance for a JSON path inside a file.
+    pub fn json(file: FileId, path: impl Into<String>) -> Self {
+        Provenance { file, locator: Locator::JsonPath(path.into()) }
+    }
+    /// Provenance for a known line and column.
+    pub fn at(file: FileId, line: u32, col: u32) -> Self {
+        Provenance { file, locator: Locator::At(LineCol { line, col }) }
+    }
+    /// Provenance naming a whole file.
+    pub fn file(file: FileId) -> Self {
+        Provenance { file, locator: Locator::File }
+    }
+    /// A child JSON path (`.Key` or `[i]` appended); for non-JSON locators, the same location.
+    pub fn child(&self, suffix: &str) -> Self {
+        match &self.locator {
+            Locator::JsonPath(p) => Provenance::json(self.file, format!("{p}{suffix}")),
+            _ => self.clone(),
+        }
+    }
+}
+
+/// One input file.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as given (relative to the snapshot root when read from a directory).
+    pub path: PathBuf,
+    /// The full text.
+    pub text: String,
+}
+
+/// All files of a snapshot, addressed by [`FileId`].
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.files.push(SourceFile { path: path.into(), text });
+        id
+    }
+
+    /// The file behind an id.
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// The display path of a file.
+    pub fn path(&self, id: FileId) -> &Path {
+        &self.files[id.0 as usize].path
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when no file was added.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Resolves a provenance to a line and column (1:1 for a whole file or a path not found).
+    pub fn resolve(&self, prov: &Provenance) -> LineCol {
+        match &prov.locator {
+            Locator::At(lc) => *lc,
+            Locator::File => LineCol { line: 1, col: 1 },
+            Locator::JsonPath(p) => locate_json_path(&self.file(prov.file).text, p)
+                .unwrap_or(LineCol { line: 1, col: 1 }),
+        }
+    }
+
+    /// Renders `file:line` for a provenance, the form trace steps cite.
+    pub fn cite(&self, prov: &Provenance) -> String {
+        let lc = self.resolve(prov);
+        format!("{}:{}", self.path(prov.file).display(), lc.line)
+    }
+
+    /// The text of one line (1-based), without its end of line.
+    pub fn line_text(&self, id: FileId, line: u32) -> Option<&str> {
+        self.file(id).text.lines().nth(line.saturating_sub(1) as usize)
+    }
+}
+
+/// Converts a byte offset in `text` to a 1-based line and column (column counts characters).
+pub fn offset_to_linecol(text: &str, offset: usize) -> LineCol {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+    let line_start = before.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() as u32 + 1;
+    LineCol { line, col }
+}
+
+impl fmt::Display for LineCol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
