@@ -1,7 +1,7 @@
 //! Recognising an input file by its content.
 
 use crate::diag::{Diagnostic, Severity};
-use crate::source::{offset_to_linecol, top_level_keys, FileId, Provenance};
+use crate::source::{top_level_keys, FileId, Provenance};
 
 /// Top-level keys of the AWS CLI outputs (and the documented wrappers) that netpath reads.
 pub const AWS_KEYS: &[&str] = &[
@@ -134,10 +134,4 @@ fn yaml_api_version(text: &str) -> Option<&str> {
         .filter_map(|l| l.strip_prefix("apiVersion:"))
         .map(|v| v.trim().trim_matches(['"', '\'']))
         .next()
-}
-
-/// Byte offset to line/column, re-exported for parsers.
-pub fn linecol(text: &str, offset: usize) -> (u32, u32) {
-    let lc = offset_to_linecol(text, offset);
-    (lc.line, lc.col)
 }

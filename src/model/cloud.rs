@@ -657,11 +657,25 @@ pub struct TgwAttachment {
     pub association: Option<String>,
     /// For VPC attachments: one subnet per served availability zone.
     pub subnet_ids: Vec<String>,
+    /// Every `(transit gateway, route table)` association seen for this attachment: a peering
+    /// attachment is listed by both accounts, each side associated with its own table.
+    pub associations: Vec<(String, String)>,
     /// Where it was defined.
     pub prov: Provenance,
 }
 
 impl TgwAttachment {
+    /// The route table this attachment is associated with on transit gateway `tgw_id`.
+    pub fn association_on(&self, tgw_id: &str) -> Option<&str> {
+        if let Some((_, rtb)) = self.associations.iter().find(|(t, _)| t == tgw_id) {
+            return Some(rtb);
+        }
+        if self.tgw_id == tgw_id {
+            return self.association.as_deref();
+        }
+        None
+    }
+
     /// Only `available` attachments forward.
     pub fn forwards(&self) -> bool {
         self.state == "available"

@@ -13,8 +13,8 @@ pub mod iptables;
 
 pub use cloud::*;
 pub use flow::*;
+pub use crate::source::SourceMap;
 
-use crate::source::SourceMap;
 use indexmap::IndexMap;
 
 /// Which kinds of input were present in the snapshot, so that a missing layer is reported as an

@@ -1,1 +1,21 @@
-//! placeholder
+//! Rendering results: the only module (with the binary) that produces output.
+//!
+//! Text for terminals (colour only when asked, i.e. on a TTY without `NO_COLOR`), versioned
+//! JSON with the contract's keys, and JUnit XML for `check`.
+
+pub mod json;
+pub mod junit;
+pub mod text;
+
+/// The flow as the user asked for it, echoed in every report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSpec {
+    /// Source as typed.
+    pub src: String,
+    /// Destination as typed.
+    pub dst: String,
+    /// Protocol name (`tcp`, `udp`, …).
+    pub protocol: String,
+    /// Destination port, when given.
+    pub dst_port: Option<u16>,
+}

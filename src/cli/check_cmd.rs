@@ -1,0 +1,162 @@
+//! `netpath check SCENARIO.yaml...`.
+
+use super::{load, EXIT_BAD_INPUT};
+use netpath::check::{self, Expectation};
+use netpath::endpoint::{resolve_destination, resolve_source};
+use netpath::graph::Index;
+use netpath::model::{Protocol, Snapshot, SourceMap};
+use netpath::report::junit;
+use netpath::trace::{Query, Reachable, Start, Tracer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+struct Outcome {
+    pass: bool,
+    summary: String,
+    detail: String,
+}
+
+/// Runs one expectation against a snapshot.
+fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, String> {
+    let protocol = match &e.protocol {
+        Some(p) => Protocol::parse(p).ok_or_else(|| format!("unknown protocol {p:?}"))?,
+        None => Protocol::Tcp,
+    };
+    let src = resolve_source(snap, ix, &e.from)?;
+    let dst = resolve_destination(snap, ix, &e.to, src.start == Start::Internet)?;
+    let tracer = Tracer::new(snap, ix);
+    let port = e.port.map(|p| p as u16);
+    let q = Query {
+        start: src.start,
+        src_ip: src.ip,
+        dst_ips: dst.ips,
+        protocol,
+        dst_port: port.unwrap_or(0),
+        src_port: None,
+        icmp_type: if matches!(protocol, Protocol::Icmp | Protocol::Icmpv6) { 8 } else { 0 },
+    };
+    let (reachable, paths) = if port.is_none() && protocol.has_ports() {
+        let a = tracer.trace_all_ports(&q);
+        let r = a.reachable();
+        let paths: Vec<_> = a.outcomes.into_iter().flat_map(|o| o.trace.paths).collect();
+        // Without a port, "reachable" asks whether anything gets through.
+        (if matches!(r, Reachable::Some) { Reachable::All } else { r }, paths)
+    } else {
+        let t = tracer.trace(&q);
+        (t.reachable, t.paths)
+    };
+    let mut pass = if e.reachable { reachable == Reachable::All } else { reachable == Reachable::None };
+    let mut detail = String::new();
+    if pass && e.reachable {
+        if let Some(via) = &e.via {
+            for v in via {
+                let seen = paths.iter().filter(|p| p.disposition.is_success()).all(|p| p.hops.iter().any(|h| h.steps.iter().any(|s| s.kind.as_str() == v)));
+                if !seen {
+                    pass = false;
+                    detail.push_str(&format!("expected every delivered path to include a {v} step\n"));
+                }
+            }
+        }
+    }
+    for (i, p) in paths.iter().enumerate().filter(|(_, p)| !p.disposition.is_success()) {
+        let last = if p.forward.is_success() { p.reply.last().map(|h| (h, "reply")) } else { p.hops.last().map(|h| (h, "forward")) };
+        if let Some((h, dir)) = last {
+            if let Some(s) = h.steps.last() {
+                let src = s.source.as_ref().map(|x| format!(" [{}]", snap.sources.cite(x))).unwrap_or_default();
+                detail.push_str(&format!("path {}: {} ({dir}) at {}: {}: {}{src}\n", i + 1, p.disposition.as_str(), h.at, s.rule, s.detail));
+            }
+        }
+    }
+    let port_text = port.map(|p| format!("{protocol}/{p}")).unwrap_or_else(|| "any port".into());
+    let summary = format!("{} -> {} {port_text}: expected {}, got {}", e.from, e.to, if e.reachable { "reachable" } else { "not reachable" }, reachable.as_str());
+    Ok(Outcome { pass, summary, detail })
+}
+
+/// Runs `check`; returns the exit code.
+pub fn run(global_snapshot: Option<&Path>, a: &CheckArgs, _color: bool, quiet: bool) -> i32 {
+    let mut cache: BTreeMap<PathBuf, Option<(Snapshot, Index)>> = BTreeMap::new();
+    let (mut passed, mut failed, mut bad) = (0usize, 0usize, false);
+    let mut cases = Vec::new();
+    for path in &a.scenarios {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error[scenario]: {}: cannot read: {e}", path.display());
+                bad = true;
+                continue;
+            }
+        };
+        let mut sources = SourceMap::new();
+        let file = sources.add(path.clone(), text);
+        let scenario = match check::parse(&sources, file) {
+            Ok(s) => s,
+            Err(diags) => {
+                for d in diags {
+                    eprintln!("{}", d.render(&sources));
+                }
+                bad = true;
+                continue;
+            }
+        };
+        let dir = match (&scenario.snapshot, global_snapshot) {
+            (Some(rel), _) => path.parent().unwrap_or(Path::new(".")).join(rel),
+            (None, Some(g)) => g.to_path_buf(),
+            (None, None) => PathBuf::from("."),
+        };
+        let entry = cache.entry(dir.clone()).or_insert_with(|| load(&dir, quiet).map(|s| {
+            let ix = Index::build(&s.cloud);
+            (s, ix)
+        }));
+        let Some((snap, ix)) = entry else {
+            bad = true;
+            continue;
+        };
+        for (line, e) in &scenario.expect {
+            let place = format!("{}:{line}", path.display());
+            match evaluate(snap, ix, e) {
+                Ok(o) => {
+                    if o.pass {
+                        passed += 1;
+                        println!("PASS  {place}  {}", o.summary);
+                    } else {
+                        failed += 1;
+                        println!("FAIL  {place}  {}", o.summary);
+                        for l in o.detail.lines() {
+                            println!("        {l}");
+                        }
+                    }
+                    cases.push(junit::Case { name: format!("{place} {}", o.summary), class: path.display().to_string(), failure: (!o.pass).then(|| o.summary.clone()), output: o.detail });
+                }
+                Err(msg) => {
+                    eprintln!("{place}: error[endpoint]: {msg}");
+                    bad = true;
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if let Some(j) = &a.junit {
+        if let Err(e) = std::fs::write(j, junit::render("netpath check", &cases)) {
+            eprintln!("error[junit]: {}: cannot write: {e}", j.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+    if bad {
+        EXIT_BAD_INPUT
+    } else if failed > 0 {
+        1
+    } else {
+        0
+    }
+}

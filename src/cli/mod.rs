@@ -1,0 +1,96 @@
+//! Command-line parsing (clap) and the glue between arguments, the library and output.
+//! Exit codes: 0 holds / reachable on every path, 1 does not hold, 3 some paths only,
+//! 2 bad input or usage.
+
+mod check_cmd;
+mod trace_cmd;
+
+use clap::{Parser, Subcommand};
+use netpath::diag::{Diagnostics, Severity};
+use netpath::model::Snapshot;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Exit code for bad input or usage.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// netpath: can A reach B, and why? Hop by hop through VPCs, subnets, route tables, security
+/// groups, NACLs, gateways and load balancers.
+#[derive(Debug, Parser)]
+#[command(name = "netpath", version, about, long_about = None)]
+pub struct Cli {
+    /// Snapshot directory (default: $NETPATH_SNAPSHOT, else the current directory).
+    #[arg(short = 's', long = "snapshot", global = true, env = "NETPATH_SNAPSHOT")]
+    pub snapshot: Option<PathBuf>,
+    /// Never colour the output (colour is used only on a terminal, and never with NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Print only the verdicts (no warnings).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats of `trace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable, hop by hop.
+    Text,
+    /// The contract's JSON.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Trace a flow from SRC to DST, hop by hop, and its reply.
+    Trace(trace_cmd::TraceArgs),
+    /// Run scenario files of reachability assertions.
+    Check(check_cmd::CheckArgs),
+}
+
+/// Parses arguments and runs; returns the exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal();
+    let snapshot = cli.snapshot.clone().unwrap_or_else(|| PathBuf::from("."));
+    match &cli.command {
+        Command::Trace(a) => trace_cmd::run(&snapshot, a, color, cli.quiet),
+        Command::Check(a) => check_cmd::run(cli.snapshot.as_deref(), a, color, cli.quiet),
+    }
+}
+
+/// Loads a snapshot; on errors prints every diagnostic and returns `None`.
+pub fn load(dir: &Path, quiet: bool) -> Option<Snapshot> {
+    if !dir.exists() {
+        eprintln!("error[snapshot]: {}: no such file or directory\n  expected: a snapshot directory (-s DIR or $NETPATH_SNAPSHOT)", dir.display());
+        return None;
+    }
+    let (snap, diags) = netpath::ingest::load_snapshot(dir);
+    report_diags(&snap, &diags, quiet);
+    if diags.has_errors() {
+        return None;
+    }
+    Some(snap)
+}
+
+fn report_diags(snap: &Snapshot, diags: &Diagnostics, quiet: bool) {
+    let shown = Diagnostics {
+        items: diags.items.iter().filter(|d| !quiet || d.severity == Severity::Error).cloned().collect(),
+    };
+    if !shown.items.is_empty() {
+        eprintln!("{}", shown.render(&snap.sources));
+    }
+    let n = diags.errors().count();
+    if n > 0 {
+        eprintln!("{n} error(s) in the snapshot; nothing was traced");
+    }
+}

@@ -1,0 +1,83 @@
+//! The state carried along one path while walking it.
+
+use super::types::{Hop, NodeKind, Step};
+use crate::eval::nacl::AclDirection;
+use crate::model::{Packet, PortRange};
+use std::collections::HashSet;
+
+/// A check the reply must pass, recorded on the way out.
+#[derive(Debug, Clone)]
+pub struct ReplyCheck {
+    /// Index of the forward hop where it was recorded.
+    pub hop: usize,
+    /// The NACL to evaluate.
+    pub acl_id: String,
+    /// The direction the reply crosses it.
+    pub dir: AclDirection,
+    /// The reply packet at that point (the forward packet, reversed).
+    pub packet: Packet,
+    /// The ports the reply's destination port may take (the forward source port range).
+    pub reply_dst_ports: PortRange,
+}
+
+/// A translation the reply undoes, recorded on the way out.
+#[derive(Debug, Clone)]
+pub struct Rewrite {
+    /// Index of the forward hop where it happened.
+    pub hop: usize,
+    /// Human text of the reverse rewrite.
+    pub detail: String,
+}
+
+/// Where a path is, and what it has collected so far.
+#[derive(Debug, Clone)]
+pub struct PathState {
+    /// The packet as it is now.
+    pub pkt: Packet,
+    /// The range the source port may take (a single port when fixed).
+    pub src_ports: PortRange,
+    /// Hops so far.
+    pub hops: Vec<Hop>,
+    /// Checks for the reply.
+    pub reply_checks: Vec<ReplyCheck>,
+    /// Rewrites the reply undoes.
+    pub rewrites: Vec<Rewrite>,
+    /// Places visited with the packet then, for loop detection.
+    pub visited: HashSet<(String, Packet)>,
+    /// Hops at which security groups admitted the packet (the reply passes them by tracking).
+    pub stateful_hops: Vec<(usize, String)>,
+    /// VPC the packet originated in (NAT gateways serve only their own VPC's sources).
+    pub origin_vpc: Option<String>,
+}
+
+impl PathState {
+    /// Starts a path.
+    pub fn new(pkt: Packet, src_ports: PortRange) -> Self {
+        PathState {
+            pkt,
+            src_ports,
+            hops: Vec::new(),
+            reply_checks: Vec::new(),
+            rewrites: Vec::new(),
+            visited: HashSet::new(),
+            stateful_hops: Vec::new(),
+            origin_vpc: None,
+        }
+    }
+    /// Opens a new hop; returns false when this place was already visited with this packet.
+    pub fn enter(&mut self, at: &str, kind: NodeKind) -> bool {
+        let fresh = self.visited.insert((at.to_string(), self.pkt));
+        self.hops.push(Hop { at: at.to_string(), kind, packet: self.pkt.to_string(), steps: Vec::new() });
+        fresh
+    }
+    /// Adds a step to the current hop.
+    pub fn step(&mut self, s: Step) {
+        if let Some(h) = self.hops.last_mut() {
+            h.steps.push(s);
+        }
+    }
+    /// Index of the current hop.
+    pub fn hop_index(&self) -> usize {
+        self.hops.len().saturating_sub(1)
+    }
+}
