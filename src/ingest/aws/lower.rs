@@ -592,8 +592,8 @@ impl Lowerer<'_> {
         }
     }
 
-    /// Rules referencing groups absent from the snapshot: an error, unless the reference names
-    /// another account or a peering (a group legitimately outside this snapshot).
+    /// Rules referencing groups absent from the snapshot: a warning, worded differently when the
+    /// reference names another account or a peering (a group legitimately outside this snapshot).
     fn check_sg_references(&mut self) {
         let mut found = Vec::new();
         for sg in self.cloud.security_groups.values() {
@@ -608,6 +608,9 @@ impl Lowerer<'_> {
                 }
             }
         }
+        // Both cases are warnings: the contract makes a referenced-but-absent group an
+        // incomplete layer (flows it decides are `unknown`), not bad input, and real snapshots
+        // (hybrid-cloud-aws) reference deleted same-account groups.
         for (foreign, group, sg, prov) in found {
             let msg = format!("{sg} references security group {group}, which is not in the snapshot");
             if foreign {
@@ -618,7 +621,12 @@ impl Lowerer<'_> {
                     "the referenced group's describe-security-groups output, from its own account",
                 );
             } else {
-                self.error("unknown-reference", prov, msg, "the referenced group in a describe-security-groups input");
+                self.warning(
+                    "unknown-reference",
+                    prov,
+                    format!("{msg} (same account: deleted, or its describe-security-groups output is missing); flows it decides are unknown"),
+                    "the referenced group in a describe-security-groups input",
+                );
             }
         }
     }
