@@ -12,8 +12,18 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Lowers every document into `snap.cloud`, sets `snap.present`, validates references.
 pub(super) fn lower(docs: &[Doc], snap: &mut Snapshot, diags: &mut Diagnostics) {
-    let Snapshot { sources, present, cloud, .. } = snap;
-    let mut lw = Lowerer { cloud, diags, sources, sg_owner: HashMap::new() };
+    let Snapshot {
+        sources,
+        present,
+        cloud,
+        ..
+    } = snap;
+    let mut lw = Lowerer {
+        cloud,
+        diags,
+        sources,
+        sg_owner: HashMap::new(),
+    };
     for d in docs {
         set_present(present, &d.raw);
     }
@@ -68,7 +78,8 @@ fn set_present(p: &mut InputsPresent, r: &RawFile) {
     p.network_acls |= r.network_acls.is_some();
     p.network_interfaces |= r.network_interfaces.is_some();
     p.instances |= r.reservations.is_some();
-    p.target_health |= r.target_health_descriptions.is_some() || r.load_balancer_target_health.is_some();
+    p.target_health |=
+        r.target_health_descriptions.is_some() || r.load_balancer_target_health.is_some();
     p.listeners |= r.listeners.is_some() || r.load_balancer_listeners.is_some();
 }
 
@@ -103,13 +114,19 @@ fn insert_first<T>(map: &mut ById<T>, id: &str, v: T) {
 }
 
 fn tags(raw: &[RawTag]) -> Vec<Tag> {
-    raw.iter().map(|t| Tag { key: t.key.clone(), value: t.value.clone() }).collect()
+    raw.iter()
+        .map(|t| Tag {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        })
+        .collect()
 }
 
 /// The region of an availability zone name (`us-east-2a` -> `us-east-2`).
 fn region_of_az(az: &str) -> Option<String> {
     let r = az.trim_end_matches(|c: char| c.is_ascii_lowercase());
-    (!r.is_empty() && r.len() < az.len() && r.ends_with(|c: char| c.is_ascii_digit())).then(|| r.to_string())
+    (!r.is_empty() && r.len() < az.len() && r.ends_with(|c: char| c.is_ascii_digit()))
+        .then(|| r.to_string())
 }
 
 /// A path component that looks like a region name (`us-east-1`, `us-gov-west-1`).
@@ -118,9 +135,21 @@ fn looks_like_region(s: &str) -> bool {
     parts.len() >= 3
         && parts[0].len() == 2
         && parts[0].chars().all(|c| c.is_ascii_lowercase())
-        && parts.last().is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
 }
+
+/// Attributes of a load balancer and/or target group (by ARN), where read, and the attributes.
+type AttrBatch<'a> = (
+    Option<String>,
+    Option<String>,
+    Provenance,
+    &'a [RawAttribute],
+);
 
 /// The protocol and port selector of one rule, or `None` after reporting a bad value.
 type Selector = (ProtocolMatch, PortMatch);
@@ -135,17 +164,24 @@ struct Lowerer<'a> {
 
 impl Lowerer<'_> {
     fn error(&mut self, code: &'static str, at: Provenance, msg: String, expected: &str) {
-        self.diags.push(Diagnostic::error(code, at, msg).expected(expected));
+        self.diags
+            .push(Diagnostic::error(code, at, msg).expected(expected));
     }
 
     fn warning(&mut self, code: &'static str, at: Provenance, msg: String, expected: &str) {
-        self.diags.push(Diagnostic::warning(code, at, msg).expected(expected));
+        self.diags
+            .push(Diagnostic::warning(code, at, msg).expected(expected));
     }
 
     /// Reports a missing id; true when present.
     fn has_id(&mut self, id: &str, prov: &Provenance, field: &str) -> bool {
         if id.is_empty() {
-            self.error("json-shape", prov.clone(), format!("object has no {field}"), &format!("a \"{field}\" string"));
+            self.error(
+                "json-shape",
+                prov.clone(),
+                format!("object has no {field}"),
+                &format!("a \"{field}\" string"),
+            );
             false
         } else {
             true
@@ -156,7 +192,12 @@ impl Lowerer<'_> {
         match s.trim().parse::<IpNet>() {
             Ok(n) => Some(n.trunc()),
             Err(_) => {
-                self.error("bad-cidr", at, format!("invalid CIDR block {s:?}"), "an IPv4 or IPv6 CIDR such as 10.0.0.0/16");
+                self.error(
+                    "bad-cidr",
+                    at,
+                    format!("invalid CIDR block {s:?}"),
+                    "an IPv4 or IPv6 CIDR such as 10.0.0.0/16",
+                );
                 None
             }
         }
@@ -166,7 +207,12 @@ impl Lowerer<'_> {
         match s.trim().parse::<Ipv4Net>() {
             Ok(n) => Some(n.trunc()),
             Err(_) => {
-                self.error("bad-cidr", at, format!("invalid IPv4 CIDR block {s:?}"), "an IPv4 CIDR such as 10.0.0.0/16");
+                self.error(
+                    "bad-cidr",
+                    at,
+                    format!("invalid IPv4 CIDR block {s:?}"),
+                    "an IPv4 CIDR such as 10.0.0.0/16",
+                );
                 None
             }
         }
@@ -176,7 +222,12 @@ impl Lowerer<'_> {
         match s.trim().parse::<Ipv6Net>() {
             Ok(n) => Some(n.trunc()),
             Err(_) => {
-                self.error("bad-cidr", at, format!("invalid IPv6 CIDR block {s:?}"), "an IPv6 CIDR such as 2600:1f16::/56");
+                self.error(
+                    "bad-cidr",
+                    at,
+                    format!("invalid IPv6 CIDR block {s:?}"),
+                    "an IPv6 CIDR such as 2600:1f16::/56",
+                );
                 None
             }
         }
@@ -186,7 +237,12 @@ impl Lowerer<'_> {
         match s.trim().parse::<IpAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                self.error("bad-address", at, format!("invalid IP address {s:?}"), "an IPv4 or IPv6 address");
+                self.error(
+                    "bad-address",
+                    at,
+                    format!("invalid IP address {s:?}"),
+                    "an IPv4 or IPv6 address",
+                );
                 None
             }
         }
@@ -196,7 +252,12 @@ impl Lowerer<'_> {
         match s.trim().parse::<Ipv4Addr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                self.error("bad-address", at, format!("invalid IPv4 address {s:?}"), "an IPv4 address such as 3.135.127.225");
+                self.error(
+                    "bad-address",
+                    at,
+                    format!("invalid IPv4 address {s:?}"),
+                    "an IPv4 address such as 3.135.127.225",
+                );
                 None
             }
         }
@@ -206,7 +267,12 @@ impl Lowerer<'_> {
         match s.trim().parse::<Ipv6Addr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                self.error("bad-address", at, format!("invalid IPv6 address {s:?}"), "an IPv6 address");
+                self.error(
+                    "bad-address",
+                    at,
+                    format!("invalid IPv6 address {s:?}"),
+                    "an IPv6 address",
+                );
                 None
             }
         }
@@ -219,7 +285,12 @@ impl Lowerer<'_> {
             Some(p) => match u16::try_from(p) {
                 Ok(p) => Some(p),
                 Err(_) => {
-                    self.error("bad-port", at, format!("port {p} is outside 0-65535"), "a port number from 0 to 65535 (or -1 for all)");
+                    self.error(
+                        "bad-port",
+                        at,
+                        format!("port {p} is outside 0-65535"),
+                        "a port number from 0 to 65535 (or -1 for all)",
+                    );
                     None
                 }
             },
@@ -227,12 +298,24 @@ impl Lowerer<'_> {
     }
 
     /// A TCP/UDP port range; `-1` or absent ends are open.
-    fn port_range(&mut self, from: Option<i64>, to: Option<i64>, at_from: Provenance, at_to: Provenance, at: &Provenance) -> Option<PortMatch> {
+    fn port_range(
+        &mut self,
+        from: Option<i64>,
+        to: Option<i64>,
+        at_from: Provenance,
+        at_to: Provenance,
+        at: &Provenance,
+    ) -> Option<PortMatch> {
         let lo = self.port(from, 0, at_from);
         let hi = self.port(to, 65535, at_to);
         let (lo, hi) = (lo?, hi?);
         if lo > hi {
-            self.error("bad-port", at.clone(), format!("port range {lo}-{hi} is empty (from > to)"), "FromPort <= ToPort");
+            self.error(
+                "bad-port",
+                at.clone(),
+                format!("port range {lo}-{hi} is empty (from > to)"),
+                "FromPort <= ToPort",
+            );
             return None;
         }
         Some(PortMatch::Range(PortRange::new(lo, hi)))
@@ -243,15 +326,29 @@ impl Lowerer<'_> {
         match v {
             None | Some(-1) => Ok(None),
             Some(x) => u8::try_from(x).map(Some).map_err(|_| {
-                self.error("bad-port", at, format!("ICMP {what} {x} is outside 0-255"), "an ICMP type/code from 0 to 255, or -1 for any");
+                self.error(
+                    "bad-port",
+                    at,
+                    format!("ICMP {what} {x} is outside 0-255"),
+                    "an ICMP type/code from 0 to 255, or -1 for any",
+                );
             }),
         }
     }
 
-    fn icmp(&mut self, t: Option<i64>, c: Option<i64>, at_t: Provenance, at_c: Provenance) -> Option<PortMatch> {
+    fn icmp(
+        &mut self,
+        t: Option<i64>,
+        c: Option<i64>,
+        at_t: Provenance,
+        at_c: Provenance,
+    ) -> Option<PortMatch> {
         let icmp_type = self.icmp_part(t, "type", at_t);
         let code = self.icmp_part(c, "code", at_c);
-        Some(PortMatch::Icmp { icmp_type: icmp_type.ok()?, code: code.ok()? })
+        Some(PortMatch::Icmp {
+            icmp_type: icmp_type.ok()?,
+            code: code.ok()?,
+        })
     }
 
     fn protocol(&mut self, s: &str, at: Provenance) -> Option<ProtocolMatch> {
@@ -262,7 +359,12 @@ impl Lowerer<'_> {
         match Protocol::parse(s) {
             Some(p) => Some(ProtocolMatch::One(p)),
             None => {
-                self.error("bad-protocol", at, format!("unknown IP protocol {s:?}"), "-1, tcp, udp, icmp, icmpv6 or a protocol number 0-255");
+                self.error(
+                    "bad-protocol",
+                    at,
+                    format!("unknown IP protocol {s:?}"),
+                    "-1, tcp, udp, icmp, icmpv6 or a protocol number 0-255",
+                );
                 None
             }
         }
@@ -278,7 +380,10 @@ impl Lowerer<'_> {
                 continue;
             }
             let cidrs = p.cidrs.as_ref().map(|cs| {
-                cs.iter().enumerate().filter_map(|(j, c)| self.net(c, prov.child(&format!(".Cidrs[{j}]")))).collect::<Vec<_>>()
+                cs.iter()
+                    .enumerate()
+                    .filter_map(|(j, c)| self.net(c, prov.child(&format!(".Cidrs[{j}]"))))
+                    .collect::<Vec<_>>()
             });
             match self.cloud.prefix_lists.get_mut(&p.prefix_list_id) {
                 Some(existing) => {
@@ -290,13 +395,22 @@ impl Lowerer<'_> {
                     }
                 }
                 None => {
-                    let pl = PrefixList { id: p.prefix_list_id.clone(), name: p.prefix_list_name.clone(), cidrs, prov };
+                    let pl = PrefixList {
+                        id: p.prefix_list_id.clone(),
+                        name: p.prefix_list_name.clone(),
+                        cidrs,
+                        prov,
+                    };
                     self.cloud.prefix_lists.insert(p.prefix_list_id.clone(), pl);
                 }
             }
         }
         if let Some(entries) = &d.raw.entries {
-            let id = d.raw.prefix_list_id.clone().or_else(|| self.name_from_file(f, |s| s.starts_with("pl-")));
+            let id = d
+                .raw
+                .prefix_list_id
+                .clone()
+                .or_else(|| self.name_from_file(f, |s| s.starts_with("pl-")));
             let Some(id) = id else {
                 self.error(
                     "missing-context",
@@ -309,14 +423,20 @@ impl Lowerer<'_> {
             let cidrs: Vec<IpNet> = entries
                 .iter()
                 .enumerate()
-                .filter_map(|(j, e)| self.net(&e.cidr, Provenance::json(f, format!("Entries[{j}].Cidr"))))
+                .filter_map(|(j, e)| {
+                    self.net(&e.cidr, Provenance::json(f, format!("Entries[{j}].Cidr")))
+                })
                 .collect();
-            let pl = self.cloud.prefix_lists.entry(id.clone()).or_insert_with(|| PrefixList {
-                id: id.clone(),
-                name: String::new(),
-                cidrs: None,
-                prov: Provenance::json(f, "Entries"),
-            });
+            let pl = self
+                .cloud
+                .prefix_lists
+                .entry(id.clone())
+                .or_insert_with(|| PrefixList {
+                    id: id.clone(),
+                    name: String::new(),
+                    cidrs: None,
+                    prov: Provenance::json(f, "Entries"),
+                });
             pl.cidrs.get_or_insert_with(Vec::new).extend(cidrs);
         }
     }
@@ -339,12 +459,19 @@ impl Lowerer<'_> {
             }
             let mut cidrs_v4 = Vec::new();
             for (j, a) in v.cidr_block_association_set.iter().enumerate() {
-                let state = a.cidr_block_state.as_ref().and_then(|s| s.state.as_deref()).unwrap_or("associated");
+                let state = a
+                    .cidr_block_state
+                    .as_ref()
+                    .and_then(|s| s.state.as_deref())
+                    .unwrap_or("associated");
                 if state != "associated" {
                     continue;
                 }
                 if let Some(c) = &a.cidr_block {
-                    if let Some(n) = self.net4(c, prov.child(&format!(".CidrBlockAssociationSet[{j}].CidrBlock"))) {
+                    if let Some(n) = self.net4(
+                        c,
+                        prov.child(&format!(".CidrBlockAssociationSet[{j}].CidrBlock")),
+                    ) {
                         cidrs_v4.push(n);
                     }
                 }
@@ -356,31 +483,58 @@ impl Lowerer<'_> {
             }
             let mut cidrs_v6 = Vec::new();
             for (j, a) in v.ipv6_cidr_block_association_set.iter().enumerate() {
-                let state = a.ipv6_cidr_block_state.as_ref().and_then(|s| s.state.as_deref()).unwrap_or("associated");
+                let state = a
+                    .ipv6_cidr_block_state
+                    .as_ref()
+                    .and_then(|s| s.state.as_deref())
+                    .unwrap_or("associated");
                 if state != "associated" {
                     continue;
                 }
                 if let Some(c) = &a.ipv6_cidr_block {
-                    cidrs_v6.extend(self.net6(c, prov.child(&format!(".Ipv6CidrBlockAssociationSet[{j}].Ipv6CidrBlock"))));
+                    cidrs_v6.extend(self.net6(
+                        c,
+                        prov.child(&format!(".Ipv6CidrBlockAssociationSet[{j}].Ipv6CidrBlock")),
+                    ));
                 }
             }
-            let vpc = Vpc { id: v.vpc_id.clone(), cidrs_v4, cidrs_v6, owner: v.owner_id.clone(), region: None, tags: tags(&v.tags), prov };
+            let vpc = Vpc {
+                id: v.vpc_id.clone(),
+                cidrs_v4,
+                cidrs_v6,
+                owner: v.owner_id.clone(),
+                region: None,
+                tags: tags(&v.tags),
+                prov,
+            };
             self.cloud.vpcs.insert(v.vpc_id.clone(), vpc);
         }
         for (i, s) in d.raw.subnets.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("Subnets[{i}]"));
-            if !self.has_id(&s.subnet_id, &prov, "SubnetId") || self.cloud.subnets.contains_key(&s.subnet_id) {
+            if !self.has_id(&s.subnet_id, &prov, "SubnetId")
+                || self.cloud.subnets.contains_key(&s.subnet_id)
+            {
                 continue;
             }
-            let cidr_v4 = s.cidr_block.as_ref().and_then(|c| self.net4(c, prov.child(".CidrBlock")));
+            let cidr_v4 = s
+                .cidr_block
+                .as_ref()
+                .and_then(|c| self.net4(c, prov.child(".CidrBlock")));
             let mut cidrs_v6 = Vec::new();
             for (j, a) in s.ipv6_cidr_block_association_set.iter().enumerate() {
-                let state = a.ipv6_cidr_block_state.as_ref().and_then(|s| s.state.as_deref()).unwrap_or("associated");
+                let state = a
+                    .ipv6_cidr_block_state
+                    .as_ref()
+                    .and_then(|s| s.state.as_deref())
+                    .unwrap_or("associated");
                 if state != "associated" {
                     continue;
                 }
                 if let Some(c) = &a.ipv6_cidr_block {
-                    cidrs_v6.extend(self.net6(c, prov.child(&format!(".Ipv6CidrBlockAssociationSet[{j}].Ipv6CidrBlock"))));
+                    cidrs_v6.extend(self.net6(
+                        c,
+                        prov.child(&format!(".Ipv6CidrBlockAssociationSet[{j}].Ipv6CidrBlock")),
+                    ));
                 }
             }
             let subnet = Subnet {
@@ -414,9 +568,9 @@ impl Lowerer<'_> {
                 let path = self.sources.path(v.prov.file);
                 v.region = path
                     .components()
+                    .rev()
                     .filter_map(|c| c.as_os_str().to_str())
-                    .filter(|c| looks_like_region(c))
-                    .last()
+                    .find(|c| looks_like_region(c))
                     .map(str::to_string);
             }
         }
@@ -428,14 +582,20 @@ impl Lowerer<'_> {
         let f = d.file;
         for (i, t) in d.raw.route_tables.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("RouteTables[{i}]"));
-            if !self.has_id(&t.route_table_id, &prov, "RouteTableId") || self.cloud.route_tables.contains_key(&t.route_table_id) {
+            if !self.has_id(&t.route_table_id, &prov, "RouteTableId")
+                || self.cloud.route_tables.contains_key(&t.route_table_id)
+            {
                 continue;
             }
             let mut main = false;
             let mut subnet_ids = Vec::new();
             let mut gateway_ids = Vec::new();
             for a in &t.associations {
-                let state = a.association_state.as_ref().and_then(|s| s.state.as_deref()).unwrap_or("associated");
+                let state = a
+                    .association_state
+                    .as_ref()
+                    .and_then(|s| s.state.as_deref())
+                    .unwrap_or("associated");
                 if state != "associated" {
                     continue;
                 }
@@ -460,7 +620,11 @@ impl Lowerer<'_> {
                 subnet_ids,
                 gateway_ids,
                 routes,
-                propagating_vgws: t.propagating_vgws.iter().map(|g| g.gateway_id.clone()).collect(),
+                propagating_vgws: t
+                    .propagating_vgws
+                    .iter()
+                    .map(|g| g.gateway_id.clone())
+                    .collect(),
                 prov,
             };
             self.cloud.route_tables.insert(t.route_table_id.clone(), rt);
@@ -469,9 +633,13 @@ impl Lowerer<'_> {
 
     fn route(&mut self, r: &RawRoute, prov: Provenance) -> Option<Route> {
         let destination = if let Some(c) = &r.destination_cidr_block {
-            RouteDestination::Cidr(IpNet::V4(self.net4(c, prov.child(".DestinationCidrBlock"))?))
+            RouteDestination::Cidr(IpNet::V4(
+                self.net4(c, prov.child(".DestinationCidrBlock"))?,
+            ))
         } else if let Some(c) = &r.destination_ipv6_cidr_block {
-            RouteDestination::Cidr(IpNet::V6(self.net6(c, prov.child(".DestinationIpv6CidrBlock"))?))
+            RouteDestination::Cidr(IpNet::V6(
+                self.net6(c, prov.child(".DestinationIpv6CidrBlock"))?,
+            ))
         } else if let Some(p) = &r.destination_prefix_list_id {
             RouteDestination::PrefixList(p.clone())
         } else {
@@ -502,7 +670,13 @@ impl Lowerer<'_> {
             None => RouteOrigin::Static,
         };
         let active = r.state.as_deref() != Some("blackhole");
-        Some(Route { destination, target, origin, active, prov })
+        Some(Route {
+            destination,
+            target,
+            origin,
+            active,
+            prov,
+        })
     }
 
     // ---------------------------------------------------------------- security groups
@@ -511,7 +685,9 @@ impl Lowerer<'_> {
         let f = d.file;
         for (i, g) in d.raw.security_groups.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("SecurityGroups[{i}]"));
-            if !self.has_id(&g.group_id, &prov, "GroupId") || self.cloud.security_groups.contains_key(&g.group_id) {
+            if !self.has_id(&g.group_id, &prov, "GroupId")
+                || self.cloud.security_groups.contains_key(&g.group_id)
+            {
                 continue;
             }
             let mut ingress = Vec::new();
@@ -520,7 +696,11 @@ impl Lowerer<'_> {
             }
             let mut egress = Vec::new();
             for (j, p) in g.ip_permissions_egress.iter().enumerate() {
-                self.sg_rules(p, prov.child(&format!(".IpPermissionsEgress[{j}]")), &mut egress);
+                self.sg_rules(
+                    p,
+                    prov.child(&format!(".IpPermissionsEgress[{j}]")),
+                    &mut egress,
+                );
             }
             let sg = SecurityGroup {
                 id: g.group_id.clone(),
@@ -542,12 +722,19 @@ impl Lowerer<'_> {
         let protocol = self.protocol(&p.ip_protocol.0, prov.child(".IpProtocol"))?;
         let ports = match protocol {
             ProtocolMatch::Any => PortMatch::Any,
-            ProtocolMatch::One(Protocol::Tcp | Protocol::Udp) => {
-                self.port_range(p.from_port, p.to_port, prov.child(".FromPort"), prov.child(".ToPort"), prov)?
-            }
-            ProtocolMatch::One(Protocol::Icmp | Protocol::Icmpv6) => {
-                self.icmp(p.from_port, p.to_port, prov.child(".FromPort"), prov.child(".ToPort"))?
-            }
+            ProtocolMatch::One(Protocol::Tcp | Protocol::Udp) => self.port_range(
+                p.from_port,
+                p.to_port,
+                prov.child(".FromPort"),
+                prov.child(".ToPort"),
+                prov,
+            )?,
+            ProtocolMatch::One(Protocol::Icmp | Protocol::Icmpv6) => self.icmp(
+                p.from_port,
+                p.to_port,
+                prov.child(".FromPort"),
+                prov.child(".ToPort"),
+            )?,
             ProtocolMatch::One(_) => PortMatch::Any,
         };
         Some((protocol, ports))
@@ -570,15 +757,25 @@ impl Lowerer<'_> {
             }
         }
         for (k, r) in p.ipv6_ranges.iter().enumerate() {
-            if let Some(n) = self.net6(&r.cidr_ipv6, prov.child(&format!(".Ipv6Ranges[{k}].CidrIpv6"))) {
+            if let Some(n) = self.net6(
+                &r.cidr_ipv6,
+                prov.child(&format!(".Ipv6Ranges[{k}].CidrIpv6")),
+            ) {
                 out.push(rule(SgPeer::Cidr(IpNet::V6(n)), &r.description));
             }
         }
         for r in &p.prefix_list_ids {
-            out.push(rule(SgPeer::PrefixList(r.prefix_list_id.clone()), &r.description));
+            out.push(rule(
+                SgPeer::PrefixList(r.prefix_list_id.clone()),
+                &r.description,
+            ));
         }
         for (k, r) in p.user_id_group_pairs.iter().enumerate() {
-            if !self.has_id(&r.group_id, &prov.child(&format!(".UserIdGroupPairs[{k}]")), "GroupId") {
+            if !self.has_id(
+                &r.group_id,
+                &prov.child(&format!(".UserIdGroupPairs[{k}]")),
+                "GroupId",
+            ) {
                 continue;
             }
             let peer = SgPeer::Group {
@@ -599,11 +796,17 @@ impl Lowerer<'_> {
         for sg in self.cloud.security_groups.values() {
             let owner = self.sg_owner.get(&sg.id).map(String::as_str);
             for r in sg.ingress.iter().chain(&sg.egress) {
-                if let SgPeer::Group { group_id, peering_id, user_id } = &r.peer {
+                if let SgPeer::Group {
+                    group_id,
+                    peering_id,
+                    user_id,
+                } = &r.peer
+                {
                     if self.cloud.security_groups.contains_key(group_id) {
                         continue;
                     }
-                    let foreign = peering_id.is_some() || matches!((user_id, owner), (Some(u), Some(o)) if u != o);
+                    let foreign = peering_id.is_some()
+                        || matches!((user_id, owner), (Some(u), Some(o)) if u != o);
                     found.push((foreign, group_id.clone(), sg.id.clone(), r.prov.clone()));
                 }
             }
@@ -612,7 +815,8 @@ impl Lowerer<'_> {
         // incomplete layer (flows it decides are `unknown`), not bad input, and real snapshots
         // (hybrid-cloud-aws) reference deleted same-account groups.
         for (foreign, group, sg, prov) in found {
-            let msg = format!("{sg} references security group {group}, which is not in the snapshot");
+            let msg =
+                format!("{sg} references security group {group}, which is not in the snapshot");
             if foreign {
                 self.warning(
                     "unknown-reference",
@@ -637,7 +841,9 @@ impl Lowerer<'_> {
         let f = d.file;
         for (i, a) in d.raw.network_acls.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("NetworkAcls[{i}]"));
-            if !self.has_id(&a.network_acl_id, &prov, "NetworkAclId") || self.cloud.network_acls.contains_key(&a.network_acl_id) {
+            if !self.has_id(&a.network_acl_id, &prov, "NetworkAclId")
+                || self.cloud.network_acls.contains_key(&a.network_acl_id)
+            {
                 continue;
             }
             let mut ingress = Vec::new();
@@ -657,12 +863,19 @@ impl Lowerer<'_> {
                 id: a.network_acl_id.clone(),
                 vpc_id: a.vpc_id.clone(),
                 is_default: a.is_default,
-                subnet_ids: a.associations.iter().map(|s| s.subnet_id.clone()).filter(|s| !s.is_empty()).collect(),
+                subnet_ids: a
+                    .associations
+                    .iter()
+                    .map(|s| s.subnet_id.clone())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 ingress,
                 egress,
                 prov,
             };
-            self.cloud.network_acls.insert(a.network_acl_id.clone(), acl);
+            self.cloud
+                .network_acls
+                .insert(a.network_acl_id.clone(), acl);
         }
     }
 
@@ -670,7 +883,12 @@ impl Lowerer<'_> {
         let number = match u32::try_from(e.rule_number) {
             Ok(n) if n <= 32767 => Some(n),
             _ => {
-                self.error("bad-rule-number", prov.child(".RuleNumber"), format!("rule number {} is outside 1-32767", e.rule_number), "a rule number from 1 to 32766 (32767 is the default rule)");
+                self.error(
+                    "bad-rule-number",
+                    prov.child(".RuleNumber"),
+                    format!("rule number {} is outside 1-32767", e.rule_number),
+                    "a rule number from 1 to 32766 (32767 is the default rule)",
+                );
                 None
             }
         };
@@ -678,7 +896,12 @@ impl Lowerer<'_> {
             "allow" => Some(true),
             "deny" => Some(false),
             other => {
-                self.error("bad-value", prov.child(".RuleAction"), format!("unknown rule action {other:?}"), "allow or deny");
+                self.error(
+                    "bad-value",
+                    prov.child(".RuleAction"),
+                    format!("unknown rule action {other:?}"),
+                    "allow or deny",
+                );
                 None
             }
         };
@@ -687,22 +910,48 @@ impl Lowerer<'_> {
         } else if let Some(c) = &e.ipv6_cidr_block {
             self.net6(c, prov.child(".Ipv6CidrBlock")).map(IpNet::V6)
         } else {
-            self.error("bad-cidr", prov.clone(), "network ACL entry has no CIDR block".into(), "CidrBlock or Ipv6CidrBlock");
+            self.error(
+                "bad-cidr",
+                prov.clone(),
+                "network ACL entry has no CIDR block".into(),
+                "CidrBlock or Ipv6CidrBlock",
+            );
             None
         };
         let protocol = self.protocol(&e.protocol.0, prov.child(".Protocol"));
         let ports = match protocol? {
             ProtocolMatch::One(Protocol::Tcp | Protocol::Udp) => match &e.port_range {
-                Some(r) => self.port_range(r.from, r.to, prov.child(".PortRange.From"), prov.child(".PortRange.To"), &prov.child(".PortRange"))?,
+                Some(r) => self.port_range(
+                    r.from,
+                    r.to,
+                    prov.child(".PortRange.From"),
+                    prov.child(".PortRange.To"),
+                    &prov.child(".PortRange"),
+                )?,
                 None => PortMatch::Range(PortRange::ALL),
             },
             ProtocolMatch::One(Protocol::Icmp | Protocol::Icmpv6) => match &e.icmp_type_code {
-                Some(t) => self.icmp(t.icmp_type, t.code, prov.child(".IcmpTypeCode.Type"), prov.child(".IcmpTypeCode.Code"))?,
-                None => PortMatch::Icmp { icmp_type: None, code: None },
+                Some(t) => self.icmp(
+                    t.icmp_type,
+                    t.code,
+                    prov.child(".IcmpTypeCode.Type"),
+                    prov.child(".IcmpTypeCode.Code"),
+                )?,
+                None => PortMatch::Icmp {
+                    icmp_type: None,
+                    code: None,
+                },
             },
             _ => PortMatch::Any,
         };
-        Some(AclEntry { number: number?, allow: allow?, protocol: protocol?, ports, cidr: cidr?, prov })
+        Some(AclEntry {
+            number: number?,
+            allow: allow?,
+            protocol: protocol?,
+            ports,
+            cidr: cidr?,
+            prov,
+        })
     }
 
     // ---------------------------------------------------------------- interfaces and instances
@@ -711,40 +960,83 @@ impl Lowerer<'_> {
         let f = d.file;
         for (i, e) in d.raw.network_interfaces.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("NetworkInterfaces[{i}]"));
-            if !self.has_id(&e.network_interface_id, &prov, "NetworkInterfaceId") || self.cloud.interfaces.contains_key(&e.network_interface_id) {
+            if !self.has_id(&e.network_interface_id, &prov, "NetworkInterfaceId")
+                || self.cloud.interfaces.contains_key(&e.network_interface_id)
+            {
                 continue;
             }
             let eni = self.eni(e, prov, None, None);
-            self.cloud.interfaces.insert(e.network_interface_id.clone(), eni);
+            self.cloud
+                .interfaces
+                .insert(e.network_interface_id.clone(), eni);
         }
     }
 
-    fn eni(&mut self, e: &RawEni, prov: Provenance, az: Option<&str>, instance: Option<&str>) -> Interface {
+    fn eni(
+        &mut self,
+        e: &RawEni,
+        prov: Provenance,
+        az: Option<&str>,
+        instance: Option<&str>,
+    ) -> Interface {
         let mut addresses = Vec::new();
         for (k, a) in e.private_ip_addresses.iter().enumerate() {
             let p = prov.child(&format!(".PrivateIpAddresses[{k}]"));
-            let Some(ip) = self.ip(&a.private_ip_address, p.child(".PrivateIpAddress")) else { continue };
-            let public_ip = a.association.as_ref().and_then(|x| x.public_ip.as_ref()).and_then(|s| self.ip4(s, p.child(".Association.PublicIp")));
-            addresses.push(PrivateAddress { ip, primary: a.primary, public_ip });
+            let Some(ip) = self.ip(&a.private_ip_address, p.child(".PrivateIpAddress")) else {
+                continue;
+            };
+            let public_ip = a
+                .association
+                .as_ref()
+                .and_then(|x| x.public_ip.as_ref())
+                .and_then(|s| self.ip4(s, p.child(".Association.PublicIp")));
+            addresses.push(PrivateAddress {
+                ip,
+                primary: a.primary,
+                public_ip,
+            });
         }
         if addresses.is_empty() {
             if let Some(s) = &e.private_ip_address {
                 if let Some(ip) = self.ip(s, prov.child(".PrivateIpAddress")) {
-                    let public_ip = e.association.as_ref().and_then(|x| x.public_ip.as_ref()).and_then(|s| self.ip4(s, prov.child(".Association.PublicIp")));
-                    addresses.push(PrivateAddress { ip, primary: true, public_ip });
+                    let public_ip = e
+                        .association
+                        .as_ref()
+                        .and_then(|x| x.public_ip.as_ref())
+                        .and_then(|s| self.ip4(s, prov.child(".Association.PublicIp")));
+                    addresses.push(PrivateAddress {
+                        ip,
+                        primary: true,
+                        public_ip,
+                    });
                 }
             }
         }
         let mut ipv6_addresses = Vec::new();
         for (k, a) in e.ipv6_addresses.iter().enumerate() {
-            ipv6_addresses.extend(self.ip6(&a.ipv6_address, prov.child(&format!(".Ipv6Addresses[{k}].Ipv6Address"))));
+            ipv6_addresses.extend(self.ip6(
+                &a.ipv6_address,
+                prov.child(&format!(".Ipv6Addresses[{k}].Ipv6Address")),
+            ));
         }
         let mut prefixes = Vec::new();
         for (k, p) in e.ipv4_prefixes.iter().enumerate() {
-            prefixes.extend(self.net4(&p.ipv4_prefix, prov.child(&format!(".Ipv4Prefixes[{k}].Ipv4Prefix"))).map(IpNet::V4));
+            prefixes.extend(
+                self.net4(
+                    &p.ipv4_prefix,
+                    prov.child(&format!(".Ipv4Prefixes[{k}].Ipv4Prefix")),
+                )
+                .map(IpNet::V4),
+            );
         }
         for (k, p) in e.ipv6_prefixes.iter().enumerate() {
-            prefixes.extend(self.net6(&p.ipv6_prefix, prov.child(&format!(".Ipv6Prefixes[{k}].Ipv6Prefix"))).map(IpNet::V6));
+            prefixes.extend(
+                self.net6(
+                    &p.ipv6_prefix,
+                    prov.child(&format!(".Ipv6Prefixes[{k}].Ipv6Prefix")),
+                )
+                .map(IpNet::V6),
+            );
         }
         let kind = match e.interface_type.as_deref().unwrap_or("interface") {
             "interface" if e.description.starts_with("ELB ") => InterfaceKind::LoadBalancer,
@@ -753,7 +1045,9 @@ impl Lowerer<'_> {
             "network_load_balancer" => InterfaceKind::NetworkLoadBalancer,
             "transit_gateway" => InterfaceKind::TransitGateway,
             "vpc_endpoint" => InterfaceKind::VpcEndpoint,
-            "gateway_load_balancer" | "gateway_load_balancer_endpoint" => InterfaceKind::GatewayLoadBalancer,
+            "gateway_load_balancer" | "gateway_load_balancer_endpoint" => {
+                InterfaceKind::GatewayLoadBalancer
+            }
             "trunk" => InterfaceKind::Trunk,
             "branch" => InterfaceKind::Branch,
             other => InterfaceKind::Other(other.to_string()),
@@ -764,7 +1058,12 @@ impl Lowerer<'_> {
             id: e.network_interface_id.clone(),
             subnet_id: e.subnet_id.clone(),
             vpc_id: e.vpc_id.clone(),
-            az: e.availability_zone.clone().or(az.map(str::to_string)).or(subnet_az).unwrap_or_default(),
+            az: e
+                .availability_zone
+                .clone()
+                .or(az.map(str::to_string))
+                .or(subnet_az)
+                .unwrap_or_default(),
             kind,
             description: e.description.clone(),
             addresses,
@@ -772,9 +1071,17 @@ impl Lowerer<'_> {
             prefixes,
             groups: e.groups.iter().map(|g| g.group_id.clone()).collect(),
             source_dest_check: e.source_dest_check.unwrap_or(true),
-            instance_id: att.and_then(|a| a.instance_id.clone()).or(instance.map(str::to_string)),
-            device_index: att.and_then(|a| a.device_index).and_then(|x| u32::try_from(x).ok()),
-            status: e.status.clone().or(att.and_then(|a| a.status.clone())).unwrap_or_default(),
+            instance_id: att
+                .and_then(|a| a.instance_id.clone())
+                .or(instance.map(str::to_string)),
+            device_index: att
+                .and_then(|a| a.device_index)
+                .and_then(|x| u32::try_from(x).ok()),
+            status: e
+                .status
+                .clone()
+                .or(att.and_then(|a| a.status.clone()))
+                .unwrap_or_default(),
             requester_managed: e.requester_managed,
             tags: tags(&e.tag_set),
             prov,
@@ -786,30 +1093,48 @@ impl Lowerer<'_> {
         for (i, r) in d.raw.reservations.iter().flatten().enumerate() {
             for (j, inst) in r.instances.iter().enumerate() {
                 let prov = Provenance::json(f, format!("Reservations[{i}].Instances[{j}]"));
-                if !self.has_id(&inst.instance_id, &prov, "InstanceId") || self.cloud.instances.contains_key(&inst.instance_id) {
+                if !self.has_id(&inst.instance_id, &prov, "InstanceId")
+                    || self.cloud.instances.contains_key(&inst.instance_id)
+                {
                     continue;
                 }
-                let az = inst.placement.as_ref().and_then(|p| p.availability_zone.clone());
+                let az = inst
+                    .placement
+                    .as_ref()
+                    .and_then(|p| p.availability_zone.clone());
                 let mut nics: Vec<(u32, String)> = Vec::new();
                 for (k, n) in inst.network_interfaces.iter().enumerate() {
                     let p = prov.child(&format!(".NetworkInterfaces[{k}]"));
                     if !self.has_id(&n.network_interface_id, &p, "NetworkInterfaceId") {
                         continue;
                     }
-                    let idx = n.attachment.as_ref().and_then(|a| a.device_index).and_then(|x| u32::try_from(x).ok());
+                    let idx = n
+                        .attachment
+                        .as_ref()
+                        .and_then(|a| a.device_index)
+                        .and_then(|x| u32::try_from(x).ok());
                     nics.push((idx.unwrap_or(u32::MAX), n.network_interface_id.clone()));
                     if !self.cloud.interfaces.contains_key(&n.network_interface_id) {
                         let eni = self.eni(n, p, az.as_deref(), Some(&inst.instance_id));
-                        self.cloud.interfaces.insert(n.network_interface_id.clone(), eni);
+                        self.cloud
+                            .interfaces
+                            .insert(n.network_interface_id.clone(), eni);
                     }
                 }
                 nics.sort_by_key(|(idx, _)| *idx);
-                let private_ip = inst.private_ip_address.as_ref().and_then(|s| self.ip(s, prov.child(".PrivateIpAddress")));
+                let private_ip = inst
+                    .private_ip_address
+                    .as_ref()
+                    .and_then(|s| self.ip(s, prov.child(".PrivateIpAddress")));
                 let t = tags(&inst.tags);
                 let instance = Instance {
                     id: inst.instance_id.clone(),
                     name: tag_value(&t, "Name").map(str::to_string),
-                    state: inst.state.as_ref().and_then(|s| s.name.clone()).unwrap_or_default(),
+                    state: inst
+                        .state
+                        .as_ref()
+                        .and_then(|s| s.name.clone())
+                        .unwrap_or_default(),
                     subnet_id: inst.subnet_id.clone(),
                     vpc_id: inst.vpc_id.clone(),
                     private_ip,
@@ -818,7 +1143,9 @@ impl Lowerer<'_> {
                     tags: t,
                     prov,
                 };
-                self.cloud.instances.insert(inst.instance_id.clone(), instance);
+                self.cloud
+                    .instances
+                    .insert(inst.instance_id.clone(), instance);
             }
         }
     }
@@ -827,36 +1154,88 @@ impl Lowerer<'_> {
 
     fn gateways(&mut self, d: &Doc) {
         let f = d.file;
-        let attached = |a: &RawVpcAttachment| matches!(a.state.as_deref(), None | Some("available" | "attached"));
+        let attached = |a: &RawVpcAttachment| {
+            matches!(a.state.as_deref(), None | Some("available" | "attached"))
+        };
         for (i, g) in d.raw.internet_gateways.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("InternetGateways[{i}]"));
             if !self.has_id(&g.internet_gateway_id, &prov, "InternetGatewayId") {
                 continue;
             }
-            let vpc_ids = g.attachments.iter().filter(|a| attached(a)).map(|a| a.vpc_id.clone()).collect();
-            let igw = InternetGateway { id: g.internet_gateway_id.clone(), egress_only: false, vpc_ids, prov };
-            insert_first(&mut self.cloud.internet_gateways, &g.internet_gateway_id, igw);
+            let vpc_ids = g
+                .attachments
+                .iter()
+                .filter(|a| attached(a))
+                .map(|a| a.vpc_id.clone())
+                .collect();
+            let igw = InternetGateway {
+                id: g.internet_gateway_id.clone(),
+                egress_only: false,
+                vpc_ids,
+                prov,
+            };
+            insert_first(
+                &mut self.cloud.internet_gateways,
+                &g.internet_gateway_id,
+                igw,
+            );
         }
-        for (i, g) in d.raw.egress_only_internet_gateways.iter().flatten().enumerate() {
+        for (i, g) in d
+            .raw
+            .egress_only_internet_gateways
+            .iter()
+            .flatten()
+            .enumerate()
+        {
             let prov = Provenance::json(f, format!("EgressOnlyInternetGateways[{i}]"));
-            if !self.has_id(&g.egress_only_internet_gateway_id, &prov, "EgressOnlyInternetGatewayId") {
+            if !self.has_id(
+                &g.egress_only_internet_gateway_id,
+                &prov,
+                "EgressOnlyInternetGatewayId",
+            ) {
                 continue;
             }
-            let vpc_ids = g.attachments.iter().filter(|a| attached(a)).map(|a| a.vpc_id.clone()).collect();
-            let igw = InternetGateway { id: g.egress_only_internet_gateway_id.clone(), egress_only: true, vpc_ids, prov };
-            insert_first(&mut self.cloud.internet_gateways, &g.egress_only_internet_gateway_id, igw);
+            let vpc_ids = g
+                .attachments
+                .iter()
+                .filter(|a| attached(a))
+                .map(|a| a.vpc_id.clone())
+                .collect();
+            let igw = InternetGateway {
+                id: g.egress_only_internet_gateway_id.clone(),
+                egress_only: true,
+                vpc_ids,
+                prov,
+            };
+            insert_first(
+                &mut self.cloud.internet_gateways,
+                &g.egress_only_internet_gateway_id,
+                igw,
+            );
         }
         for (i, n) in d.raw.nat_gateways.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("NatGateways[{i}]"));
-            if !self.has_id(&n.nat_gateway_id, &prov, "NatGatewayId") || self.cloud.nat_gateways.contains_key(&n.nat_gateway_id) {
+            if !self.has_id(&n.nat_gateway_id, &prov, "NatGatewayId")
+                || self.cloud.nat_gateways.contains_key(&n.nat_gateway_id)
+            {
                 continue;
             }
             let mut addresses = Vec::new();
             for (k, a) in n.nat_gateway_addresses.iter().enumerate() {
                 let p = prov.child(&format!(".NatGatewayAddresses[{k}]"));
-                let private_ip = a.private_ip.as_ref().and_then(|s| self.ip(s, p.child(".PrivateIp")));
-                let public_ip = a.public_ip.as_ref().and_then(|s| self.ip4(s, p.child(".PublicIp")));
-                addresses.push(NatAddress { private_ip, public_ip, interface_id: a.network_interface_id.clone() });
+                let private_ip = a
+                    .private_ip
+                    .as_ref()
+                    .and_then(|s| self.ip(s, p.child(".PrivateIp")));
+                let public_ip = a
+                    .public_ip
+                    .as_ref()
+                    .and_then(|s| self.ip4(s, p.child(".PublicIp")));
+                addresses.push(NatAddress {
+                    private_ip,
+                    public_ip,
+                    interface_id: a.network_interface_id.clone(),
+                });
             }
             let nat = NatGateway {
                 id: n.nat_gateway_id.clone(),
@@ -867,15 +1246,27 @@ impl Lowerer<'_> {
                 addresses,
                 prov,
             };
-            self.cloud.nat_gateways.insert(n.nat_gateway_id.clone(), nat);
+            self.cloud
+                .nat_gateways
+                .insert(n.nat_gateway_id.clone(), nat);
         }
         for (i, g) in d.raw.vpn_gateways.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("VpnGateways[{i}]"));
             if !self.has_id(&g.vpn_gateway_id, &prov, "VpnGatewayId") {
                 continue;
             }
-            let vpc_ids = g.vpc_attachments.iter().filter(|a| attached(a)).map(|a| a.vpc_id.clone()).collect();
-            let vgw = VpnGateway { id: g.vpn_gateway_id.clone(), vpc_ids, state: g.state.clone(), prov };
+            let vpc_ids = g
+                .vpc_attachments
+                .iter()
+                .filter(|a| attached(a))
+                .map(|a| a.vpc_id.clone())
+                .collect();
+            let vgw = VpnGateway {
+                id: g.vpn_gateway_id.clone(),
+                vpc_ids,
+                state: g.state.clone(),
+                prov,
+            };
             insert_first(&mut self.cloud.vpn_gateways, &g.vpn_gateway_id, vgw);
         }
     }
@@ -883,7 +1274,13 @@ impl Lowerer<'_> {
     fn peering_side(&mut self, s: &RawPeeringSide, prov: Provenance) -> PeeringSide {
         let mut cidrs = Vec::new();
         for (k, c) in s.cidr_block_set.iter().enumerate() {
-            cidrs.extend(self.net4(&c.cidr_block, prov.child(&format!(".CidrBlockSet[{k}].CidrBlock"))).map(IpNet::V4));
+            cidrs.extend(
+                self.net4(
+                    &c.cidr_block,
+                    prov.child(&format!(".CidrBlockSet[{k}].CidrBlock")),
+                )
+                .map(IpNet::V4),
+            );
         }
         if s.cidr_block_set.is_empty() {
             if let Some(c) = &s.cidr_block {
@@ -891,29 +1288,57 @@ impl Lowerer<'_> {
             }
         }
         for (k, c) in s.ipv6_cidr_block_set.iter().enumerate() {
-            cidrs.extend(self.net6(&c.ipv6_cidr_block, prov.child(&format!(".Ipv6CidrBlockSet[{k}].Ipv6CidrBlock"))).map(IpNet::V6));
+            cidrs.extend(
+                self.net6(
+                    &c.ipv6_cidr_block,
+                    prov.child(&format!(".Ipv6CidrBlockSet[{k}].Ipv6CidrBlock")),
+                )
+                .map(IpNet::V6),
+            );
         }
-        PeeringSide { vpc_id: s.vpc_id.clone(), owner: s.owner_id.clone(), region: s.region.clone(), cidrs }
+        PeeringSide {
+            vpc_id: s.vpc_id.clone(),
+            owner: s.owner_id.clone(),
+            region: s.region.clone(),
+            cidrs,
+        }
     }
 
     fn peerings(&mut self, d: &Doc) {
         let f = d.file;
         for (i, p) in d.raw.vpc_peering_connections.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("VpcPeeringConnections[{i}]"));
-            if !self.has_id(&p.vpc_peering_connection_id, &prov, "VpcPeeringConnectionId") {
+            if !self.has_id(
+                &p.vpc_peering_connection_id,
+                &prov,
+                "VpcPeeringConnectionId",
+            ) {
                 continue;
             }
-            let status = p.status.as_ref().and_then(|s| s.code.clone()).unwrap_or_default();
+            let status = p
+                .status
+                .as_ref()
+                .and_then(|s| s.code.clone())
+                .unwrap_or_default();
             if let Some(existing) = self.cloud.peerings.get(&p.vpc_peering_connection_id) {
                 // A later record wins only when it is more informative (active beats the rest).
                 if existing.forwards() || status != "active" {
                     continue;
                 }
             }
-            let requester = self.peering_side(&p.requester_vpc_info, prov.child(".RequesterVpcInfo"));
+            let requester =
+                self.peering_side(&p.requester_vpc_info, prov.child(".RequesterVpcInfo"));
             let accepter = self.peering_side(&p.accepter_vpc_info, prov.child(".AccepterVpcInfo"));
-            let pcx = Peering { id: p.vpc_peering_connection_id.clone(), status, requester, accepter, prov };
-            self.cloud.peerings.insert(p.vpc_peering_connection_id.clone(), pcx);
+            let pcx = Peering {
+                id: p.vpc_peering_connection_id.clone(),
+                status,
+                requester,
+                accepter,
+                prov,
+            };
+            self.cloud
+                .peerings
+                .insert(p.vpc_peering_connection_id.clone(), pcx);
         }
     }
 
@@ -921,7 +1346,12 @@ impl Lowerer<'_> {
         let f = d.file;
         for (i, v) in d.raw.vpn_connections.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("VpnConnections[{i}]"));
-            if !self.has_id(&v.vpn_connection_id, &prov, "VpnConnectionId") || self.cloud.vpn_connections.contains_key(&v.vpn_connection_id) {
+            if !self.has_id(&v.vpn_connection_id, &prov, "VpnConnectionId")
+                || self
+                    .cloud
+                    .vpn_connections
+                    .contains_key(&v.vpn_connection_id)
+            {
                 continue;
             }
             let mut static_routes = Vec::new();
@@ -929,12 +1359,18 @@ impl Lowerer<'_> {
                 if matches!(r.state.as_deref(), Some("deleted" | "deleting")) {
                     continue;
                 }
-                static_routes.extend(self.net(&r.destination_cidr_block, prov.child(&format!(".Routes[{k}].DestinationCidrBlock"))));
+                static_routes.extend(self.net(
+                    &r.destination_cidr_block,
+                    prov.child(&format!(".Routes[{k}].DestinationCidrBlock")),
+                ));
             }
             let mut outside_ips = Vec::new();
             for (k, t) in v.vgw_telemetry.iter().enumerate() {
                 if let Some(s) = &t.outside_ip_address {
-                    outside_ips.extend(self.ip(s, prov.child(&format!(".VgwTelemetry[{k}].OutsideIpAddress"))));
+                    outside_ips.extend(self.ip(
+                        s,
+                        prov.child(&format!(".VgwTelemetry[{k}].OutsideIpAddress")),
+                    ));
                 }
             }
             let vpn = VpnConnection {
@@ -946,7 +1382,9 @@ impl Lowerer<'_> {
                 outside_ips,
                 prov,
             };
-            self.cloud.vpn_connections.insert(v.vpn_connection_id.clone(), vpn);
+            self.cloud
+                .vpn_connections
+                .insert(v.vpn_connection_id.clone(), vpn);
         }
     }
 
@@ -959,19 +1397,36 @@ impl Lowerer<'_> {
             if !self.has_id(&t.transit_gateway_id, &prov, "TransitGatewayId") {
                 continue;
             }
-            let tgw = TransitGateway { id: t.transit_gateway_id.clone(), owner: t.owner_id.clone(), state: t.state.clone(), prov };
+            let tgw = TransitGateway {
+                id: t.transit_gateway_id.clone(),
+                owner: t.owner_id.clone(),
+                state: t.state.clone(),
+                prov,
+            };
             insert_first(&mut self.cloud.transit_gateways, &t.transit_gateway_id, tgw);
         }
-        for (i, a) in d.raw.transit_gateway_attachments.iter().flatten().enumerate() {
+        for (i, a) in d
+            .raw
+            .transit_gateway_attachments
+            .iter()
+            .flatten()
+            .enumerate()
+        {
             let prov = Provenance::json(f, format!("TransitGatewayAttachments[{i}]"));
-            if !self.has_id(&a.transit_gateway_attachment_id, &prov, "TransitGatewayAttachmentId") {
+            if !self.has_id(
+                &a.transit_gateway_attachment_id,
+                &prov,
+                "TransitGatewayAttachmentId",
+            ) {
                 continue;
             }
             let resource = match a.resource_type.as_str() {
                 "vpc" => TgwResource::Vpc(a.resource_id.clone()),
                 "vpn" => TgwResource::Vpn(a.resource_id.clone()),
                 "peering" => TgwResource::Peering(a.resource_id.clone()),
-                "direct-connect-gateway" => TgwResource::DirectConnectGateway(a.resource_id.clone()),
+                "direct-connect-gateway" => {
+                    TgwResource::DirectConnectGateway(a.resource_id.clone())
+                }
                 other => TgwResource::Other(other.to_string(), a.resource_id.clone()),
             };
             let association = a
@@ -1001,7 +1456,9 @@ impl Lowerer<'_> {
                 self.cloud.tgw_attachments.insert(id, att);
                 return;
             }
-            Some(e) if e.tgw_id == att.tgw_id || att.tgw_id.is_empty() => self.cloud.tgw_attachments.get_mut(&id),
+            Some(e) if e.tgw_id == att.tgw_id || att.tgw_id.is_empty() => {
+                self.cloud.tgw_attachments.get_mut(&id)
+            }
             Some(_) => match self.cloud.tgw_peering_views.get(&id) {
                 None => {
                     self.cloud.tgw_peering_views.insert(id, att);
@@ -1020,7 +1477,9 @@ impl Lowerer<'_> {
             if !e.forwards() && att.state == "available" {
                 e.state = att.state;
             }
-            if let (TgwResource::Other(t, _), r @ TgwResource::Vpc(_)) = (&e.resource, &att.resource) {
+            if let (TgwResource::Other(t, _), r @ TgwResource::Vpc(_)) =
+                (&e.resource, &att.resource)
+            {
                 if t.is_empty() {
                     e.resource = r.clone();
                 }
@@ -1030,9 +1489,19 @@ impl Lowerer<'_> {
 
     fn tgw_vpc_attachments(&mut self, d: &Doc) {
         let f = d.file;
-        for (i, a) in d.raw.transit_gateway_vpc_attachments.iter().flatten().enumerate() {
+        for (i, a) in d
+            .raw
+            .transit_gateway_vpc_attachments
+            .iter()
+            .flatten()
+            .enumerate()
+        {
             let prov = Provenance::json(f, format!("TransitGatewayVpcAttachments[{i}]"));
-            if !self.has_id(&a.transit_gateway_attachment_id, &prov, "TransitGatewayAttachmentId") {
+            if !self.has_id(
+                &a.transit_gateway_attachment_id,
+                &prov,
+                "TransitGatewayAttachmentId",
+            ) {
                 continue;
             }
             let att = TgwAttachment {
@@ -1050,9 +1519,19 @@ impl Lowerer<'_> {
 
     fn tgw_route_tables(&mut self, d: &Doc) {
         let f = d.file;
-        for (i, t) in d.raw.transit_gateway_route_tables.iter().flatten().enumerate() {
+        for (i, t) in d
+            .raw
+            .transit_gateway_route_tables
+            .iter()
+            .flatten()
+            .enumerate()
+        {
             let prov = Provenance::json(f, format!("TransitGatewayRouteTables[{i}]"));
-            if !self.has_id(&t.transit_gateway_route_table_id, &prov, "TransitGatewayRouteTableId") {
+            if !self.has_id(
+                &t.transit_gateway_route_table_id,
+                &prov,
+                "TransitGatewayRouteTableId",
+            ) {
                 continue;
             }
             let rt = TgwRouteTable {
@@ -1062,7 +1541,11 @@ impl Lowerer<'_> {
                 propagations: Vec::new(),
                 prov,
             };
-            insert_first(&mut self.cloud.tgw_route_tables, &t.transit_gateway_route_table_id, rt);
+            insert_first(
+                &mut self.cloud.tgw_route_tables,
+                &t.transit_gateway_route_table_id,
+                rt,
+            );
         }
     }
 
@@ -1086,7 +1569,13 @@ impl Lowerer<'_> {
                 );
                 return None;
             };
-            let rt = TgwRouteTable { id: id.to_string(), tgw_id, routes: Vec::new(), propagations: Vec::new(), prov: prov.clone() };
+            let rt = TgwRouteTable {
+                id: id.to_string(),
+                tgw_id,
+                routes: Vec::new(),
+                propagations: Vec::new(),
+                prov: prov.clone(),
+            };
             self.cloud.tgw_route_tables.insert(id.to_string(), rt);
         }
         self.cloud.tgw_route_tables.get_mut(id)
@@ -1095,14 +1584,31 @@ impl Lowerer<'_> {
     fn tgw_routes(&mut self, d: &Doc) {
         let f = d.file;
         let mut batches: Vec<(String, Provenance, &[RawTgwRoute])> = Vec::new();
-        for (i, s) in d.raw.transit_gateway_static_routes.iter().flatten().enumerate() {
+        for (i, s) in d
+            .raw
+            .transit_gateway_static_routes
+            .iter()
+            .flatten()
+            .enumerate()
+        {
             let prov = Provenance::json(f, format!("TransitGatewayStaticRoutes[{i}]"));
-            if self.has_id(&s.transit_gateway_route_table_id, &prov, "TransitGatewayRouteTableId") {
-                batches.push((s.transit_gateway_route_table_id.clone(), prov.child(".Routes"), &s.routes));
+            if self.has_id(
+                &s.transit_gateway_route_table_id,
+                &prov,
+                "TransitGatewayRouteTableId",
+            ) {
+                batches.push((
+                    s.transit_gateway_route_table_id.clone(),
+                    prov.child(".Routes"),
+                    &s.routes,
+                ));
             }
         }
-        let wrapped_id =
-            d.raw.transit_gateway_route_table_id.clone().or_else(|| self.name_from_file(f, |s| s.starts_with("tgw-rtb-")));
+        let wrapped_id = d
+            .raw
+            .transit_gateway_route_table_id
+            .clone()
+            .or_else(|| self.name_from_file(f, |s| s.starts_with("tgw-rtb-")));
         if let Some(routes) = &d.raw.routes {
             match &wrapped_id {
                 Some(id) => batches.push((id.clone(), Provenance::json(f, "Routes"), routes)),
@@ -1124,10 +1630,24 @@ impl Lowerer<'_> {
             }
         }
         let mut props: Vec<(String, Provenance, &[RawTgwPropagation])> = Vec::new();
-        for (i, p) in d.raw.transit_gateway_propagations.iter().flatten().enumerate() {
+        for (i, p) in d
+            .raw
+            .transit_gateway_propagations
+            .iter()
+            .flatten()
+            .enumerate()
+        {
             let prov = Provenance::json(f, format!("TransitGatewayPropagations[{i}]"));
-            if self.has_id(&p.transit_gateway_route_table_id, &prov, "TransitGatewayRouteTableId") {
-                props.push((p.transit_gateway_route_table_id.clone(), prov.child(".TransitGatewayRouteTablePropagations"), &p.transit_gateway_route_table_propagations));
+            if self.has_id(
+                &p.transit_gateway_route_table_id,
+                &prov,
+                "TransitGatewayRouteTableId",
+            ) {
+                props.push((
+                    p.transit_gateway_route_table_id.clone(),
+                    prov.child(".TransitGatewayRouteTablePropagations"),
+                    &p.transit_gateway_route_table_propagations,
+                ));
             }
         }
         if let Some(ps) = &d.raw.transit_gateway_route_table_propagations {
@@ -1145,8 +1665,16 @@ impl Lowerer<'_> {
             let list: Vec<(String, Provenance)> = ps
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| matches!(p.state.as_deref(), None | Some("enabled" | "enabling")) && !p.transit_gateway_attachment_id.is_empty())
-                .map(|(j, p)| (p.transit_gateway_attachment_id.clone(), base.child(&format!("[{j}]"))))
+                .filter(|(_, p)| {
+                    matches!(p.state.as_deref(), None | Some("enabled" | "enabling"))
+                        && !p.transit_gateway_attachment_id.is_empty()
+                })
+                .map(|(j, p)| {
+                    (
+                        p.transit_gateway_attachment_id.clone(),
+                        base.child(&format!("[{j}]")),
+                    )
+                })
                 .collect();
             if let Some(t) = self.tgw_table(&table, &base) {
                 for (att, prov) in list {
@@ -1167,12 +1695,23 @@ impl Lowerer<'_> {
             Some("propagated") => TgwRouteOrigin::Propagated,
             _ => TgwRouteOrigin::Static,
         };
-        let attachment_ids: Vec<String> =
-            r.transit_gateway_attachments.iter().map(|a| a.transit_gateway_attachment_id.clone()).filter(|s| !s.is_empty()).collect();
+        let attachment_ids: Vec<String> = r
+            .transit_gateway_attachments
+            .iter()
+            .map(|a| a.transit_gateway_attachment_id.clone())
+            .filter(|s| !s.is_empty())
+            .collect();
         let dests: Vec<IpNet> = if let Some(c) = &r.destination_cidr_block {
-            self.net(c, prov.child(".DestinationCidrBlock")).into_iter().collect()
+            self.net(c, prov.child(".DestinationCidrBlock"))
+                .into_iter()
+                .collect()
         } else if let Some(pl) = &r.prefix_list_id {
-            match self.cloud.prefix_lists.get(pl).and_then(|p| p.cidrs.clone()) {
+            match self
+                .cloud
+                .prefix_lists
+                .get(pl)
+                .and_then(|p| p.cidrs.clone())
+            {
                 Some(cidrs) => cidrs,
                 None => {
                     self.warning(
@@ -1185,12 +1724,23 @@ impl Lowerer<'_> {
                 }
             }
         } else {
-            self.error("bad-cidr", prov.clone(), "transit gateway route has no destination".into(), "DestinationCidrBlock or PrefixListId");
+            self.error(
+                "bad-cidr",
+                prov.clone(),
+                "transit gateway route has no destination".into(),
+                "DestinationCidrBlock or PrefixListId",
+            );
             Vec::new()
         };
         dests
             .into_iter()
-            .map(|destination| TgwRoute { destination, attachment_ids: attachment_ids.clone(), blackhole, origin, prov: prov.clone() })
+            .map(|destination| TgwRoute {
+                destination,
+                attachment_ids: attachment_ids.clone(),
+                blackhole,
+                origin,
+                prov: prov.clone(),
+            })
             .collect()
     }
 
@@ -1229,7 +1779,9 @@ impl Lowerer<'_> {
         let f = d.file;
         for (i, l) in d.raw.load_balancers.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("LoadBalancers[{i}]"));
-            if !self.has_id(&l.load_balancer_arn, &prov, "LoadBalancerArn") || self.cloud.load_balancers.contains_key(&l.load_balancer_arn) {
+            if !self.has_id(&l.load_balancer_arn, &prov, "LoadBalancerArn")
+                || self.cloud.load_balancers.contains_key(&l.load_balancer_arn)
+            {
                 continue;
             }
             let kind = match l.lb_type.as_str() {
@@ -1237,7 +1789,12 @@ impl Lowerer<'_> {
                 "application" => LoadBalancerKind::Application,
                 "gateway" => LoadBalancerKind::Gateway,
                 other => {
-                    self.error("bad-value", prov.child(".Type"), format!("unknown load balancer type {other:?}"), "network, application or gateway");
+                    self.error(
+                        "bad-value",
+                        prov.child(".Type"),
+                        format!("unknown load balancer type {other:?}"),
+                        "network, application or gateway",
+                    );
                     continue;
                 }
             };
@@ -1245,14 +1802,24 @@ impl Lowerer<'_> {
             for (k, z) in l.availability_zones.iter().enumerate() {
                 let mut addresses = Vec::new();
                 for (m, a) in z.load_balancer_addresses.iter().enumerate() {
-                    let p = prov.child(&format!(".AvailabilityZones[{k}].LoadBalancerAddresses[{m}]"));
-                    for (field, v) in [("IpAddress", &a.ip_address), ("PrivateIPv4Address", &a.private_ipv4_address), ("IPv6Address", &a.ipv6_address)] {
+                    let p = prov.child(&format!(
+                        ".AvailabilityZones[{k}].LoadBalancerAddresses[{m}]"
+                    ));
+                    for (field, v) in [
+                        ("IpAddress", &a.ip_address),
+                        ("PrivateIPv4Address", &a.private_ipv4_address),
+                        ("IPv6Address", &a.ipv6_address),
+                    ] {
                         if let Some(s) = v {
                             addresses.extend(self.ip(s, p.child(&format!(".{field}"))));
                         }
                     }
                 }
-                zones.push(LoadBalancerZone { zone: z.zone_name.clone(), subnet_id: z.subnet_id.clone(), addresses });
+                zones.push(LoadBalancerZone {
+                    zone: z.zone_name.clone(),
+                    subnet_id: z.subnet_id.clone(),
+                    addresses,
+                });
             }
             let lb = LoadBalancer {
                 arn: l.load_balancer_arn.clone(),
@@ -1263,16 +1830,24 @@ impl Lowerer<'_> {
                 vpc_id: l.vpc_id.clone(),
                 zones,
                 security_groups: l.security_groups.clone(),
-                state: l.state.as_ref().and_then(|s| s.code.clone()).unwrap_or_default(),
+                state: l
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.code.clone())
+                    .unwrap_or_default(),
                 cross_zone: None,
                 listeners: None,
                 prov,
             };
-            self.cloud.load_balancers.insert(l.load_balancer_arn.clone(), lb);
+            self.cloud
+                .load_balancers
+                .insert(l.load_balancer_arn.clone(), lb);
         }
         for (i, t) in d.raw.target_groups.iter().flatten().enumerate() {
             let prov = Provenance::json(f, format!("TargetGroups[{i}]"));
-            if !self.has_id(&t.target_group_arn, &prov, "TargetGroupArn") || self.cloud.target_groups.contains_key(&t.target_group_arn) {
+            if !self.has_id(&t.target_group_arn, &prov, "TargetGroupArn")
+                || self.cloud.target_groups.contains_key(&t.target_group_arn)
+            {
                 continue;
             }
             let target_type = match t.target_type.as_deref() {
@@ -1281,7 +1856,12 @@ impl Lowerer<'_> {
                 Some("lambda") => TargetType::Lambda,
                 Some("alb") => TargetType::Alb,
                 Some(other) => {
-                    self.error("bad-value", prov.child(".TargetType"), format!("unknown target type {other:?}"), "instance, ip, lambda or alb");
+                    self.error(
+                        "bad-value",
+                        prov.child(".TargetType"),
+                        format!("unknown target type {other:?}"),
+                        "instance, ip, lambda or alb",
+                    );
                     continue;
                 }
             };
@@ -1301,7 +1881,9 @@ impl Lowerer<'_> {
                 preserve_client_ip: None,
                 prov,
             };
-            self.cloud.target_groups.insert(t.target_group_arn.clone(), tg);
+            self.cloud
+                .target_groups
+                .insert(t.target_group_arn.clone(), tg);
         }
     }
 
@@ -1309,11 +1891,19 @@ impl Lowerer<'_> {
         let f = d.file;
         let mut batches: Vec<(Option<String>, Provenance, &[RawListener])> = Vec::new();
         if let Some(ls) = &d.raw.listeners {
-            batches.push((d.raw.load_balancer_arn.clone(), Provenance::json(f, "Listeners"), ls));
+            batches.push((
+                d.raw.load_balancer_arn.clone(),
+                Provenance::json(f, "Listeners"),
+                ls,
+            ));
         }
         for (i, w) in d.raw.load_balancer_listeners.iter().flatten().enumerate() {
             let lb = Some(w.load_balancer_arn.clone()).filter(|s| !s.is_empty());
-            batches.push((lb, Provenance::json(f, format!("LoadBalancerListeners[{i}].Listeners")), &w.listeners));
+            batches.push((
+                lb,
+                Provenance::json(f, format!("LoadBalancerListeners[{i}].Listeners")),
+                &w.listeners,
+            ));
         }
         for (wrapper_lb, base, ls) in batches {
             if let Some(lb) = &wrapper_lb {
@@ -1321,20 +1911,42 @@ impl Lowerer<'_> {
             }
             for (j, l) in ls.iter().enumerate() {
                 let prov = base.child(&format!("[{j}]"));
-                let lb_arn = Some(l.load_balancer_arn.clone()).filter(|s| !s.is_empty()).or(wrapper_lb.clone());
+                let lb_arn = Some(l.load_balancer_arn.clone())
+                    .filter(|s| !s.is_empty())
+                    .or(wrapper_lb.clone());
                 let Some(lb_arn) = lb_arn else {
-                    self.error("json-shape", prov, "listener has no LoadBalancerArn".into(), "a \"LoadBalancerArn\" string");
+                    self.error(
+                        "json-shape",
+                        prov,
+                        "listener has no LoadBalancerArn".into(),
+                        "a \"LoadBalancerArn\" string",
+                    );
                     continue;
                 };
-                let Some(port) = l.port.and_then(|p| self.port(Some(p), 0, prov.child(".Port"))) else {
+                let Some(port) = l
+                    .port
+                    .and_then(|p| self.port(Some(p), 0, prov.child(".Port")))
+                else {
                     if l.port.is_none() {
-                        self.error("bad-port", prov, "listener has no Port".into(), "a listener port from 1 to 65535");
+                        self.error(
+                            "bad-port",
+                            prov,
+                            "listener has no Port".into(),
+                            "a listener port from 1 to 65535",
+                        );
                     }
                     continue;
                 };
                 let mut target_group_arns: Vec<String> = Vec::new();
-                for a in l.default_actions.iter().filter(|a| a.action_type.eq_ignore_ascii_case("forward")) {
-                    let from_config = a.forward_config.iter().flat_map(|c| c.target_groups.iter().map(|t| t.target_group_arn.clone()));
+                for a in l
+                    .default_actions
+                    .iter()
+                    .filter(|a| a.action_type.eq_ignore_ascii_case("forward"))
+                {
+                    let from_config = a
+                        .forward_config
+                        .iter()
+                        .flat_map(|c| c.target_groups.iter().map(|t| t.target_group_arn.clone()));
                     for tg in a.target_group_arn.clone().into_iter().chain(from_config) {
                         if !tg.is_empty() && !target_group_arns.contains(&tg) {
                             target_group_arns.push(tg);
@@ -1348,9 +1960,18 @@ impl Lowerer<'_> {
                         }
                     }
                 }
-                let listener = Listener { arn: l.listener_arn.clone(), port, protocol: l.protocol.clone(), target_group_arns, prov: prov.clone() };
+                let listener = Listener {
+                    arn: l.listener_arn.clone(),
+                    port,
+                    protocol: l.protocol.clone(),
+                    target_group_arns,
+                    prov: prov.clone(),
+                };
                 if let Some(list) = self.lb_listeners(&lb_arn, &prov) {
-                    if !list.iter().any(|x| x.arn == listener.arn && !x.arn.is_empty()) {
+                    if !list
+                        .iter()
+                        .any(|x| x.arn == listener.arn && !x.arn.is_empty())
+                    {
                         list.push(listener);
                     }
                 }
@@ -1369,7 +1990,10 @@ impl Lowerer<'_> {
             );
             return None;
         }
-        self.cloud.load_balancers.get_mut(arn).map(|lb| lb.listeners.get_or_insert_with(Vec::new))
+        self.cloud
+            .load_balancers
+            .get_mut(arn)
+            .map(|lb| lb.listeners.get_or_insert_with(Vec::new))
     }
 
     /// A target group named by a file: its name or the last part of its ARN.
@@ -1378,20 +2002,40 @@ impl Lowerer<'_> {
         self.cloud
             .target_groups
             .values()
-            .find(|t| t.name == stem || t.arn.rsplit('/').next() == Some(stem.as_str()) || t.arn == stem)
+            .find(|t| {
+                t.name == stem || t.arn.rsplit('/').next() == Some(stem.as_str()) || t.arn == stem
+            })
             .map(|t| t.arn.clone())
     }
 
     fn target_health(&mut self, d: &Doc) {
         let f = d.file;
-        let mut batches: Vec<(Option<String>, Provenance, &[RawTargetHealthDescription])> = Vec::new();
+        let mut batches: Vec<(Option<String>, Provenance, &[RawTargetHealthDescription])> =
+            Vec::new();
         if let Some(ts) = &d.raw.target_health_descriptions {
-            let tg = d.raw.target_group_arn.clone().or_else(|| self.tg_from_file(f));
+            let tg = d
+                .raw
+                .target_group_arn
+                .clone()
+                .or_else(|| self.tg_from_file(f));
             batches.push((tg, Provenance::json(f, "TargetHealthDescriptions"), ts));
         }
-        for (i, w) in d.raw.load_balancer_target_health.iter().flatten().enumerate() {
+        for (i, w) in d
+            .raw
+            .load_balancer_target_health
+            .iter()
+            .flatten()
+            .enumerate()
+        {
             let tg = Some(w.target_group_arn.clone()).filter(|s| !s.is_empty());
-            batches.push((tg, Provenance::json(f, format!("LoadBalancerTargetHealth[{i}].TargetHealthDescriptions")), &w.target_health_descriptions));
+            batches.push((
+                tg,
+                Provenance::json(
+                    f,
+                    format!("LoadBalancerTargetHealth[{i}].TargetHealthDescriptions"),
+                ),
+                &w.target_health_descriptions,
+            ));
         }
         for (tg, base, ts) in batches {
             let Some(tg) = tg else {
@@ -1417,7 +2061,11 @@ impl Lowerer<'_> {
                     id: t.target.id.clone(),
                     port,
                     az: t.target.availability_zone.clone(),
-                    health: t.target_health.state.clone().unwrap_or_else(|| "unknown".into()),
+                    health: t
+                        .target_health
+                        .state
+                        .clone()
+                        .unwrap_or_else(|| "unknown".into()),
                     reason: t.target_health.reason.clone(),
                     prov,
                 });
@@ -1427,7 +2075,9 @@ impl Lowerer<'_> {
                 None => self.warning(
                     "unknown-reference",
                     base,
-                    format!("target health of target group {tg}, which is not in the snapshot; ignored"),
+                    format!(
+                        "target health of target group {tg}, which is not in the snapshot; ignored"
+                    ),
                     "the target group in an elbv2 describe-target-groups input",
                 ),
             }
@@ -1436,28 +2086,51 @@ impl Lowerer<'_> {
 
     fn attributes(&mut self, d: &Doc) {
         let f = d.file;
-        let mut batches: Vec<(Option<String>, Option<String>, Provenance, &[RawAttribute])> = Vec::new();
+        let mut batches: Vec<AttrBatch<'_>> = Vec::new();
         for (i, w) in d.raw.load_balancer_attributes.iter().flatten().enumerate() {
-            batches.push((w.load_balancer_arn.clone(), w.target_group_arn.clone(), Provenance::json(f, format!("LoadBalancerAttributes[{i}]")), &w.attributes));
+            batches.push((
+                w.load_balancer_arn.clone(),
+                w.target_group_arn.clone(),
+                Provenance::json(f, format!("LoadBalancerAttributes[{i}]")),
+                &w.attributes,
+            ));
         }
         for (i, w) in d.raw.target_group_attributes.iter().flatten().enumerate() {
-            batches.push((w.load_balancer_arn.clone(), w.target_group_arn.clone(), Provenance::json(f, format!("TargetGroupAttributes[{i}]")), &w.attributes));
+            batches.push((
+                w.load_balancer_arn.clone(),
+                w.target_group_arn.clone(),
+                Provenance::json(f, format!("TargetGroupAttributes[{i}]")),
+                &w.attributes,
+            ));
         }
         if let Some(attrs) = &d.raw.attributes {
-            let (mut lb, mut tg) = (d.raw.load_balancer_arn.clone(), d.raw.target_group_arn.clone());
+            let (mut lb, mut tg) = (
+                d.raw.load_balancer_arn.clone(),
+                d.raw.target_group_arn.clone(),
+            );
             if lb.is_none() && tg.is_none() {
                 tg = self.tg_from_file(f);
                 if tg.is_none() {
                     let stem = self.name_from_file(f, |_| true);
                     lb = stem.and_then(|s| {
-                        self.cloud.load_balancers.values().find(|l| l.name == s || l.arn.rsplit('/').next() == Some(s.as_str())).map(|l| l.arn.clone())
+                        self.cloud
+                            .load_balancers
+                            .values()
+                            .find(|l| l.name == s || l.arn.rsplit('/').next() == Some(s.as_str()))
+                            .map(|l| l.arn.clone())
                     });
                 }
             }
             batches.push((lb, tg, Provenance::json(f, "Attributes"), attrs));
         }
         for (lb, tg, prov, attrs) in batches {
-            let get = |key: &str| attrs.iter().rev().find(|a| a.key == key).map(|a| a.value.as_str());
+            let get = |key: &str| {
+                attrs
+                    .iter()
+                    .rev()
+                    .find(|a| a.key == key)
+                    .map(|a| a.value.as_str())
+            };
             let parse = |v: Option<&str>| match v {
                 Some("true") => Some(Some(true)),
                 Some("false") => Some(Some(false)),

@@ -103,12 +103,18 @@ impl AwsCollector {
     /// Lowers everything read into the snapshot's cloud model and validates references.
     pub fn lower(self, snap: &mut Snapshot, diags: &mut Diagnostics) {
         if !self.unmodelled.is_empty() {
-            let list: Vec<String> =
-                self.unmodelled.iter().map(|(k, files)| format!("{k} ({} file(s))", files.len())).collect();
+            let list: Vec<String> = self
+                .unmodelled
+                .iter()
+                .map(|(k, files)| format!("{k} ({} file(s))", files.len()))
+                .collect();
             diags.push(Diagnostic {
                 severity: Severity::Unsupported,
                 code: "unsupported-aws",
-                message: format!("AWS inputs netpath does not model were ignored: {}", list.join(", ")),
+                message: format!(
+                    "AWS inputs netpath does not model were ignored: {}",
+                    list.join(", ")
+                ),
                 at: None,
                 expected: None,
             });
@@ -135,7 +141,9 @@ fn expected_for(key: &str) -> String {
         "TransitGatewayAttachments" => "aws ec2 describe-transit-gateway-attachments",
         "TransitGatewayVpcAttachments" => "aws ec2 describe-transit-gateway-vpc-attachments",
         "TransitGatewayRouteTables" => "aws ec2 describe-transit-gateway-route-tables",
-        "TransitGatewayRouteTablePropagations" => "aws ec2 get-transit-gateway-route-table-propagations",
+        "TransitGatewayRouteTablePropagations" => {
+            "aws ec2 get-transit-gateway-route-table-propagations"
+        }
         "Routes" => "aws ec2 search-transit-gateway-routes",
         "PrefixLists" => "aws ec2 describe-managed-prefix-lists",
         "Entries" => "aws ec2 get-managed-prefix-list-entries",
@@ -160,12 +168,13 @@ fn expected_for(key: &str) -> String {
 fn shape_error(file: FileId, text: &str, e: &serde_json::Error) -> Diagnostic {
     let line = e.line() as u32;
     let col = e.column() as u32;
-    // The top-level key whose value starts last before the error position holds the error.
+    // The top-level key whose value starts last before the error position holds the error
+    // (serde reports the column of the last character read, which may precede the value).
     let key = top_level_keys(text)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|k| locate_json_path(text, &k).map(|lc| (lc, k)))
-        .filter(|(lc, _)| (lc.line, lc.col) <= (line, col))
+        .filter(|(lc, _)| (lc.line, lc.col) <= (line, col + 1))
         .max_by_key(|(lc, _)| (lc.line, lc.col))
         .map(|(_, k)| k);
     let msg = e.to_string();
@@ -178,6 +187,10 @@ fn shape_error(file: FileId, text: &str, e: &serde_json::Error) -> Diagnostic {
         None => "the unmodified JSON output of one aws CLI call".to_string(),
     };
     let under = key.map(|k| format!(" under \"{k}\"")).unwrap_or_default();
-    Diagnostic::error("json-shape", Provenance::at(file, line, col), format!("unexpected JSON shape{under}: {msg}"))
-        .expected(expected)
+    Diagnostic::error(
+        "json-shape",
+        Provenance::at(file, line, col),
+        format!("unexpected JSON shape{under}: {msg}"),
+    )
+    .expected(expected)
 }
