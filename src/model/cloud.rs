@@ -50,6 +50,25 @@ pub struct Cloud {
     pub load_balancers: ById<LoadBalancer>,
     /// Target groups by ARN.
     pub target_groups: ById<TargetGroup>,
+    /// TGW peering attachments as seen from the peer transit gateway (the same attachment id is
+    /// listed by both accounts, each with its own TGW and route-table association), by id.
+    /// [`Cloud::tgw_attachments`] holds the first view read; use [`Cloud::tgw_attachment_view`].
+    pub tgw_peering_views: ById<TgwAttachment>,
+}
+
+impl Cloud {
+    /// The attachment `id` as seen from transit gateway `tgw_id` (both sides of a TGW peering
+    /// share one attachment id); falls back to the only view when `tgw_id` matches none.
+    pub fn tgw_attachment_view(&self, id: &str, tgw_id: &str) -> Option<&TgwAttachment> {
+        let first = self.tgw_attachments.get(id);
+        if first.is_some_and(|a| a.tgw_id == tgw_id) {
+            return first;
+        }
+        match self.tgw_peering_views.get(id) {
+            Some(v) if v.tgw_id == tgw_id => Some(v),
+            _ => first,
+        }
+    }
 }
 
 /// A name/value tag.
