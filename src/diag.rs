@@ -35,11 +35,23 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at a place.
     pub fn error(code: &'static str, at: Provenance, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), at: Some(at), expected: None }
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            at: Some(at),
+            expected: None,
+        }
     }
     /// A warning at a place.
     pub fn warning(code: &'static str, at: Provenance, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, code, message: message.into(), at: Some(at), expected: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            code,
+            message: message.into(),
+            at: Some(at),
+            expected: None,
+        }
     }
     /// Adds what was expected.
     pub fn expected(mut self, what: impl Into<String>) -> Self {
@@ -57,7 +69,14 @@ impl Diagnostic {
         match &self.at {
             Some(p) => {
                 let lc: LineCol = sources.resolve(p);
-                let _ = write!(out, "{}:{}: {sev}[{}]: {}", sources.path(p.file).display(), lc, self.code, self.message);
+                let _ = write!(
+                    out,
+                    "{}:{}: {sev}[{}]: {}",
+                    sources.path(p.file).display(),
+                    lc,
+                    self.code,
+                    self.message
+                );
                 if let Some(e) = &self.expected {
                     let _ = write!(out, "\n  expected: {e}");
                 }
@@ -103,9 +122,15 @@ impl Diagnostics {
     pub fn render(&self, sources: &SourceMap) -> String {
         let mut items: Vec<&Diagnostic> = self.items.iter().collect();
         items.sort_by_key(|d| {
-            let key = d.at.as_ref().map(|p| (sources.path(p.file).to_path_buf(), sources.resolve(p)));
+            let key =
+                d.at.as_ref()
+                    .map(|p| (sources.path(p.file).to_path_buf(), sources.resolve(p)));
             (d.severity, key)
         });
-        items.iter().map(|d| d.render(sources)).collect::<Vec<_>>().join("\n")
+        items
+            .iter()
+            .map(|d| d.render(sources))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }

@@ -56,7 +56,13 @@ pub struct Scenario {
 }
 
 fn err(file: FileId, line: u32, col: u32, msg: impl Into<String>, expected: &str) -> Diagnostic {
-    Diagnostic { severity: Severity::Error, code: "scenario", message: msg.into(), at: Some(Provenance::at(file, line, col)), expected: Some(expected.into()) }
+    Diagnostic {
+        severity: Severity::Error,
+        code: "scenario",
+        message: msg.into(),
+        at: Some(Provenance::at(file, line, col)),
+        expected: Some(expected.into()),
+    }
 }
 
 /// Parses a scenario file already added to `sources`.
@@ -65,7 +71,10 @@ pub fn parse(sources: &SourceMap, file: FileId) -> Result<Scenario, Vec<Diagnost
     let raw: RawScenario = match serde_saphyr::from_str(text) {
         Ok(r) => r,
         Err(e) => {
-            let (line, col) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((1, 1));
+            let (line, col) = e
+                .location()
+                .map(|l| (l.line() as u32, l.column() as u32))
+                .unwrap_or((1, 1));
             let msg = e.to_string();
             let first = msg.lines().next().unwrap_or("invalid scenario").to_string();
             return Err(vec![err(file, line.max(1), col.max(1), format!("invalid scenario: {first}"),
@@ -75,28 +84,58 @@ pub fn parse(sources: &SourceMap, file: FileId) -> Result<Scenario, Vec<Diagnost
     let mut problems = Vec::new();
     if raw.api_version.value != "netpath/v1" {
         let l = &raw.api_version.referenced;
-        problems.push(err(file, l.line() as u32, l.column() as u32, format!("unsupported apiVersion {:?}", raw.api_version.value), "netpath/v1"));
+        problems.push(err(
+            file,
+            l.line() as u32,
+            l.column() as u32,
+            format!("unsupported apiVersion {:?}", raw.api_version.value),
+            "netpath/v1",
+        ));
     }
     if raw.kind.value != "Scenario" {
         let l = &raw.kind.referenced;
-        problems.push(err(file, l.line() as u32, l.column() as u32, format!("unsupported kind {:?}", raw.kind.value), "Scenario"));
+        problems.push(err(
+            file,
+            l.line() as u32,
+            l.column() as u32,
+            format!("unsupported kind {:?}", raw.kind.value),
+            "Scenario",
+        ));
     }
     let mut expect = Vec::new();
     for e in raw.expect {
         let (line, col) = (e.referenced.line() as u32, e.referenced.column() as u32);
         if let Some(p) = e.value.port {
             if p > 65535 {
-                problems.push(err(file, line, col, format!("port {p} is outside 0-65535"), "a port number from 0 to 65535"));
+                problems.push(err(
+                    file,
+                    line,
+                    col,
+                    format!("port {p} is outside 0-65535"),
+                    "a port number from 0 to 65535",
+                ));
             }
         }
         if let Some(p) = &e.value.protocol {
             if crate::model::Protocol::parse(p).is_none() {
-                problems.push(err(file, line, col, format!("unknown protocol {p:?}"), "tcp, udp, sctp, icmp, icmpv6 or a protocol number"));
+                problems.push(err(
+                    file,
+                    line,
+                    col,
+                    format!("unknown protocol {p:?}"),
+                    "tcp, udp, sctp, icmp, icmpv6 or a protocol number",
+                ));
             }
         }
         for v in e.value.via.iter().flatten() {
             if !crate::trace::StepKind::ALL.iter().any(|k| k.as_str() == v) {
-                problems.push(err(file, line, col, format!("unknown step kind {v:?} in via"), "veth, vpc_fabric, tunnel, route, filter, dnat, snat, load_balancer, deliver"));
+                problems.push(err(
+                    file,
+                    line,
+                    col,
+                    format!("unknown step kind {v:?} in via"),
+                    "veth, vpc_fabric, tunnel, route, filter, dnat, snat, load_balancer, deliver",
+                ));
             }
         }
         expect.push((line, e.value));
@@ -104,5 +143,10 @@ pub fn parse(sources: &SourceMap, file: FileId) -> Result<Scenario, Vec<Diagnost
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(Scenario { file, snapshot: raw.snapshot, description: raw.description, expect })
+    Ok(Scenario {
+        file,
+        snapshot: raw.snapshot,
+        description: raw.description,
+        expect,
+    })
 }

@@ -44,43 +44,102 @@ fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, Str
         protocol,
         dst_port: port.unwrap_or(0),
         src_port: None,
-        icmp_type: if matches!(protocol, Protocol::Icmp | Protocol::Icmpv6) { 8 } else { 0 },
+        icmp_type: if matches!(protocol, Protocol::Icmp | Protocol::Icmpv6) {
+            8
+        } else {
+            0
+        },
     };
     let (reachable, paths) = if port.is_none() && protocol.has_ports() {
         let a = tracer.trace_all_ports(&q);
         let r = a.reachable();
         let paths: Vec<_> = a.outcomes.into_iter().flat_map(|o| o.trace.paths).collect();
         // Without a port, "reachable" asks whether anything gets through.
-        (if matches!(r, Reachable::Some) { Reachable::All } else { r }, paths)
+        (
+            if matches!(r, Reachable::Some) {
+                Reachable::All
+            } else {
+                r
+            },
+            paths,
+        )
     } else {
         let t = tracer.trace(&q);
         (t.reachable, t.paths)
     };
-    let mut pass = if e.reachable { reachable == Reachable::All } else { reachable == Reachable::None };
+    let mut pass = if e.reachable {
+        reachable == Reachable::All
+    } else {
+        reachable == Reachable::None
+    };
     let mut detail = String::new();
     if pass && e.reachable {
         if let Some(via) = &e.via {
             for v in via {
-                let seen = paths.iter().filter(|p| p.disposition.is_success()).all(|p| p.hops.iter().any(|h| h.steps.iter().any(|s| s.kind.as_str() == v)));
+                let seen = paths
+                    .iter()
+                    .filter(|p| p.disposition.is_success())
+                    .all(|p| {
+                        p.hops
+                            .iter()
+                            .any(|h| h.steps.iter().any(|s| s.kind.as_str() == v))
+                    });
                 if !seen {
                     pass = false;
-                    detail.push_str(&format!("expected every delivered path to include a {v} step\n"));
+                    detail.push_str(&format!(
+                        "expected every delivered path to include a {v} step\n"
+                    ));
                 }
             }
         }
     }
-    for (i, p) in paths.iter().enumerate().filter(|(_, p)| !p.disposition.is_success()) {
-        let last = if p.forward.is_success() { p.reply.last().map(|h| (h, "reply")) } else { p.hops.last().map(|h| (h, "forward")) };
+    for (i, p) in paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.disposition.is_success())
+    {
+        let last = if p.forward.is_success() {
+            p.reply.last().map(|h| (h, "reply"))
+        } else {
+            p.hops.last().map(|h| (h, "forward"))
+        };
         if let Some((h, dir)) = last {
             if let Some(s) = h.steps.last() {
-                let src = s.source.as_ref().map(|x| format!(" [{}]", snap.sources.cite(x))).unwrap_or_default();
-                detail.push_str(&format!("path {}: {} ({dir}) at {}: {}: {}{src}\n", i + 1, p.disposition.as_str(), h.at, s.rule, s.detail));
+                let src = s
+                    .source
+                    .as_ref()
+                    .map(|x| format!(" [{}]", snap.sources.cite(x)))
+                    .unwrap_or_default();
+                detail.push_str(&format!(
+                    "path {}: {} ({dir}) at {}: {}: {}{src}\n",
+                    i + 1,
+                    p.disposition.as_str(),
+                    h.at,
+                    s.rule,
+                    s.detail
+                ));
             }
         }
     }
-    let port_text = port.map(|p| format!("{protocol}/{p}")).unwrap_or_else(|| "any port".into());
-    let summary = format!("{} -> {} {port_text}: expected {}, got {}", e.from, e.to, if e.reachable { "reachable" } else { "not reachable" }, reachable.as_str());
-    Ok(Outcome { pass, summary, detail })
+    let port_text = port
+        .map(|p| format!("{protocol}/{p}"))
+        .unwrap_or_else(|| "any port".into());
+    let summary = format!(
+        "{} -> {} {port_text}: expected {}, got {}",
+        e.from,
+        e.to,
+        if e.reachable {
+            "reachable"
+        } else {
+            "not reachable"
+        },
+        reachable.as_str()
+    );
+    Ok(Outcome {
+        pass,
+        summary,
+        detail,
+    })
 }
 
 /// Runs `check`; returns the exit code.
@@ -114,10 +173,12 @@ pub fn run(global_snapshot: Option<&Path>, a: &CheckArgs, _color: bool, quiet: b
             (None, Some(g)) => g.to_path_buf(),
             (None, None) => PathBuf::from("."),
         };
-        let entry = cache.entry(dir.clone()).or_insert_with(|| load(&dir, quiet).map(|s| {
-            let ix = Index::build(&s.cloud);
-            (s, ix)
-        }));
+        let entry = cache.entry(dir.clone()).or_insert_with(|| {
+            load(&dir, quiet).map(|s| {
+                let ix = Index::build(&s.cloud);
+                (s, ix)
+            })
+        });
         let Some((snap, ix)) = entry else {
             bad = true;
             continue;
@@ -136,7 +197,12 @@ pub fn run(global_snapshot: Option<&Path>, a: &CheckArgs, _color: bool, quiet: b
                             println!("        {l}");
                         }
                     }
-                    cases.push(junit::Case { name: format!("{place} {}", o.summary), class: path.display().to_string(), failure: (!o.pass).then(|| o.summary.clone()), output: o.detail });
+                    cases.push(junit::Case {
+                        name: format!("{place} {}", o.summary),
+                        class: path.display().to_string(),
+                        failure: (!o.pass).then(|| o.summary.clone()),
+                        output: o.detail,
+                    });
                 }
                 Err(msg) => {
                     eprintln!("{place}: error[endpoint]: {msg}");

@@ -20,7 +20,12 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 #[command(name = "netpath", version, about, long_about = None)]
 pub struct Cli {
     /// Snapshot directory (default: $NETPATH_SNAPSHOT, else the current directory).
-    #[arg(short = 's', long = "snapshot", global = true, env = "NETPATH_SNAPSHOT")]
+    #[arg(
+        short = 's',
+        long = "snapshot",
+        global = true,
+        env = "NETPATH_SNAPSHOT"
+    )]
     pub snapshot: Option<PathBuf>,
     /// Never colour the output (colour is used only on a terminal, and never with NO_COLOR).
     #[arg(long, global = true)]
@@ -60,7 +65,9 @@ pub fn run() -> i32 {
             return code;
         }
     };
-    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal();
+    let color = !cli.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
     let snapshot = cli.snapshot.clone().unwrap_or_else(|| PathBuf::from("."));
     match &cli.command {
         Command::Trace(a) => trace_cmd::run(&snapshot, a, color, cli.quiet),
@@ -84,7 +91,12 @@ pub fn load(dir: &Path, quiet: bool) -> Option<Snapshot> {
 
 fn report_diags(snap: &Snapshot, diags: &Diagnostics, quiet: bool) {
     let shown = Diagnostics {
-        items: diags.items.iter().filter(|d| !quiet || d.severity == Severity::Error).cloned().collect(),
+        items: diags
+            .items
+            .iter()
+            .filter(|d| !quiet || d.severity == Severity::Error)
+            .cloned()
+            .collect(),
     };
     if !shown.items.is_empty() {
         eprintln!("{}", shown.render(&snap.sources));

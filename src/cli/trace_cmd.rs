@@ -62,10 +62,24 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
         protocol,
         dst_port: a.port.unwrap_or(0),
         src_port: a.src_port,
-        icmp_type: if matches!(protocol, Protocol::Icmp | Protocol::Icmpv6) { 8 } else { 0 },
+        icmp_type: if matches!(protocol, Protocol::Icmp | Protocol::Icmpv6) {
+            8
+        } else {
+            0
+        },
     };
-    let flow = FlowSpec { src: a.src.clone(), dst: a.dst.clone(), protocol: protocol.to_string(), dst_port: a.port };
-    let notes: Vec<String> = src.note.iter().cloned().chain(dst.notes.iter().cloned()).collect();
+    let flow = FlowSpec {
+        src: a.src.clone(),
+        dst: a.dst.clone(),
+        protocol: protocol.to_string(),
+        dst_port: a.port,
+    };
+    let notes: Vec<String> = src
+        .note
+        .iter()
+        .cloned()
+        .chain(dst.notes.iter().cloned())
+        .collect();
     let style = text::Style { color };
     if a.port.is_none() && protocol.has_ports() {
         let mut ans = tracer.trace_all_ports(&query);

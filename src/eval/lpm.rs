@@ -21,7 +21,9 @@ pub struct Candidate {
 
 /// Picks the winning candidate for `addr`; returns its index.
 pub fn lookup(candidates: &[Candidate], addr: IpAddr) -> Option<usize> {
-    let local_hit = candidates.iter().any(|c| c.class == 0 && c.prefix.contains(&addr));
+    let local_hit = candidates
+        .iter()
+        .any(|c| c.class == 0 && c.prefix.contains(&addr));
     let mut best: Option<usize> = None;
     for (i, c) in candidates.iter().enumerate() {
         if !c.prefix.contains(&addr) || (c.propagated && local_hit) {
@@ -52,9 +54,21 @@ mod tests {
     #[test]
     fn propagated_never_beats_local() {
         let c = [
-            Candidate { prefix: "10.0.0.0/16".parse().unwrap(), class: 0, propagated: false },
-            Candidate { prefix: "10.0.1.0/24".parse().unwrap(), class: 3, propagated: true },
-            Candidate { prefix: "0.0.0.0/0".parse().unwrap(), class: 1, propagated: false },
+            Candidate {
+                prefix: "10.0.0.0/16".parse().unwrap(),
+                class: 0,
+                propagated: false,
+            },
+            Candidate {
+                prefix: "10.0.1.0/24".parse().unwrap(),
+                class: 3,
+                propagated: true,
+            },
+            Candidate {
+                prefix: "0.0.0.0/0".parse().unwrap(),
+                class: 1,
+                propagated: false,
+            },
         ];
         assert_eq!(lookup(&c, "10.0.1.5".parse().unwrap()), Some(0));
         assert_eq!(lookup(&c, "8.8.8.8".parse().unwrap()), Some(2));

@@ -46,7 +46,15 @@ fn address_matches(e: &AclEntry, pkt: &Packet, dir: AclDirection) -> bool {
 /// Evaluates a NACL on a packet: the first entry (ascending rule number) that matches decides.
 pub fn evaluate<'a>(acl: &'a NetworkAcl, dir: AclDirection, pkt: &Packet) -> AclDecision<'a> {
     for (i, e) in entries(acl, dir).iter().enumerate() {
-        if address_matches(e, pkt, dir) && rule_matches(e.protocol, e.ports, pkt.protocol, pkt.src_port, pkt.dst_port) {
+        if address_matches(e, pkt, dir)
+            && rule_matches(
+                e.protocol,
+                e.ports,
+                pkt.protocol,
+                pkt.src_port,
+                pkt.dst_port,
+            )
+        {
             return AclDecision::Entry(e, i);
         }
     }
@@ -76,7 +84,13 @@ pub fn evaluate_range<'a>(
             (_, PortMatch::Range(r)) if pkt.protocol.has_ports() => PortSet::from_range(r),
             (_, PortMatch::Range(_)) => PortSet::all(),
             (_, PortMatch::Icmp { .. }) => {
-                if rule_matches(e.protocol, e.ports, pkt.protocol, pkt.src_port, pkt.dst_port) {
+                if rule_matches(
+                    e.protocol,
+                    e.ports,
+                    pkt.protocol,
+                    pkt.src_port,
+                    pkt.dst_port,
+                ) {
                     PortSet::all()
                 } else {
                     PortSet::empty()
@@ -143,7 +157,15 @@ mod tests {
 
     #[test]
     fn first_match_wins() {
-        let mut acl = NetworkAcl { id: "a".into(), vpc_id: "v".into(), is_default: false, subnet_ids: vec![], ingress: vec![], egress: vec![], prov: Provenance::file(FileId(0)) };
+        let mut acl = NetworkAcl {
+            id: "a".into(),
+            vpc_id: "v".into(),
+            is_default: false,
+            subnet_ids: vec![],
+            ingress: vec![],
+            egress: vec![],
+            prov: Provenance::file(FileId(0)),
+        };
         acl.egress.push(entry(100, false, 22, 22, "0.0.0.0/0"));
         acl.egress.push(entry(200, true, 0, 65535, "0.0.0.0/0"));
         assert!(!evaluate(&acl, AclDirection::Outbound, &pkt(22)).allows());

@@ -6,7 +6,13 @@ use crate::model::{PortMatch, PortRange, Protocol, ProtocolMatch};
 /// port (ICMP: the type is carried in `src_port`, the code in `dst_port` of a [`Packet`]).
 ///
 /// [`Packet`]: crate::model::Packet
-pub fn rule_matches(proto: ProtocolMatch, ports: PortMatch, p: Protocol, icmp_type: u16, dst_port: u16) -> bool {
+pub fn rule_matches(
+    proto: ProtocolMatch,
+    ports: PortMatch,
+    p: Protocol,
+    icmp_type: u16,
+    dst_port: u16,
+) -> bool {
     if !proto.matches(p) {
         return false;
     }
@@ -15,7 +21,8 @@ pub fn rule_matches(proto: ProtocolMatch, ports: PortMatch, p: Protocol, icmp_ty
         (_, PortMatch::Any) => true,
         (_, PortMatch::Range(r)) => !p.has_ports() || r.contains(dst_port),
         (_, PortMatch::Icmp { icmp_type: t, code }) => {
-            t.is_none_or(|t| u16::from(t) == icmp_type) && code.is_none_or(|c| u16::from(c) == dst_port)
+            t.is_none_or(|t| u16::from(t) == icmp_type)
+                && code.is_none_or(|c| u16::from(c) == dst_port)
         }
     }
 }
@@ -33,7 +40,9 @@ impl PortSet {
     }
     /// Every port.
     pub fn all() -> Self {
-        PortSet { ranges: vec![PortRange::ALL] }
+        PortSet {
+            ranges: vec![PortRange::ALL],
+        }
     }
     /// The set holding one range.
     pub fn from_range(r: PortRange) -> Self {
@@ -54,7 +63,9 @@ impl PortSet {
         let mut out: Vec<PortRange> = Vec::with_capacity(self.ranges.len());
         for r in self.ranges.drain(..) {
             match out.last_mut() {
-                Some(last) if u32::from(r.lo) <= u32::from(last.hi) + 1 => last.hi = last.hi.max(r.hi),
+                Some(last) if u32::from(r.lo) <= u32::from(last.hi) + 1 => {
+                    last.hi = last.hi.max(r.hi)
+                }
                 _ => out.push(r),
             }
         }

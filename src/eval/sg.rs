@@ -60,7 +60,13 @@ pub fn evaluate<'a>(
             SgDirection::Egress => &g.egress,
         };
         for (i, r) in rules.iter().enumerate() {
-            if !rule_matches(r.protocol, r.ports, pkt.protocol, pkt.src_port, pkt.dst_port) {
+            if !rule_matches(
+                r.protocol,
+                r.ports,
+                pkt.protocol,
+                pkt.src_port,
+                pkt.dst_port,
+            ) {
                 continue;
             }
             let hit = match &r.peer {
@@ -84,7 +90,11 @@ pub fn evaluate<'a>(
                 }
             };
             if hit {
-                return SgDecision::Allowed { group: g, index: i, rule: r };
+                return SgDecision::Allowed {
+                    group: g,
+                    index: i,
+                    rule: r,
+                };
             }
         }
     }

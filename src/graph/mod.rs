@@ -58,19 +58,27 @@ impl Index {
             for a in &eni.addresses {
                 ix.ip_owner.entry(a.ip).or_insert_with(|| id.clone());
                 if let Some(p) = a.public_ip {
-                    ix.public_owner.entry(p).or_insert_with(|| (id.clone(), a.ip));
+                    ix.public_owner
+                        .entry(p)
+                        .or_insert_with(|| (id.clone(), a.ip));
                 }
             }
             for a in &eni.ipv6_addresses {
-                ix.ip_owner.entry(IpAddr::V6(*a)).or_insert_with(|| id.clone());
+                ix.ip_owner
+                    .entry(IpAddr::V6(*a))
+                    .or_insert_with(|| id.clone());
             }
             for p in &eni.prefixes {
                 ix.prefix_owner.push((*p, id.clone()));
             }
             for g in &eni.groups {
-                ix.group_members.entry(g.clone()).or_default().push(id.clone());
+                ix.group_members
+                    .entry(g.clone())
+                    .or_default()
+                    .push(id.clone());
             }
-            if eni.kind == InterfaceKind::NetworkLoadBalancer || eni.description.starts_with("ELB ") {
+            if eni.kind == InterfaceKind::NetworkLoadBalancer || eni.description.starts_with("ELB ")
+            {
                 if let Some(lb) = lb_for_description(cloud, &eni.description) {
                     ix.lb_by_interface.insert(id.clone(), lb);
                 }
@@ -81,8 +89,12 @@ impl Index {
                 if let Some(eni) = &a.interface_id {
                     ix.nat_by_interface.insert(eni.clone(), id.clone());
                 }
-                if let (Some(pubip), Some(eni), Some(private)) = (a.public_ip, &a.interface_id, a.private_ip) {
-                    ix.public_owner.entry(pubip).or_insert_with(|| (eni.clone(), private));
+                if let (Some(pubip), Some(eni), Some(private)) =
+                    (a.public_ip, &a.interface_id, a.private_ip)
+                {
+                    ix.public_owner
+                        .entry(pubip)
+                        .or_insert_with(|| (eni.clone(), private));
                 }
             }
         }
@@ -92,7 +104,10 @@ impl Index {
             }
         }
         for (id, s) in &cloud.subnets {
-            ix.vpc_subnets.entry(s.vpc_id.clone()).or_default().push(id.clone());
+            ix.vpc_subnets
+                .entry(s.vpc_id.clone())
+                .or_default()
+                .push(id.clone());
         }
         let mut main_rtb: HashMap<&str, &str> = HashMap::new();
         for (id, rt) in &cloud.route_tables {
@@ -143,7 +158,8 @@ impl Index {
         }
         for (id, att) in &cloud.tgw_attachments {
             if let TgwResource::Vpc(vpc) = &att.resource {
-                ix.tgw_vpc_attachment.insert((att.tgw_id.clone(), vpc.clone()), id.clone());
+                ix.tgw_vpc_attachment
+                    .insert((att.tgw_id.clone(), vpc.clone()), id.clone());
             }
         }
         for (id, vpn) in &cloud.vpn_connections {
@@ -218,15 +234,21 @@ impl Index {
 
     /// The interface owning a private address (including delegated prefixes).
     pub fn owner_of(&self, ip: IpAddr) -> Option<&str> {
-        self.ip_owner
-            .get(&ip)
-            .map(String::as_str)
-            .or_else(|| self.prefix_owner.iter().find(|(p, _)| p.contains(&ip)).map(|(_, e)| e.as_str()))
+        self.ip_owner.get(&ip).map(String::as_str).or_else(|| {
+            self.prefix_owner
+                .iter()
+                .find(|(p, _)| p.contains(&ip))
+                .map(|(_, e)| e.as_str())
+        })
     }
 }
 
 /// `ELB net/NAME/ID` or `ELB app/NAME/ID` → the ARN of that load balancer.
 fn lb_for_description(cloud: &Cloud, description: &str) -> Option<String> {
     let rest = description.strip_prefix("ELB ")?;
-    cloud.load_balancers.keys().find(|arn| arn.ends_with(&format!("loadbalancer/{rest}"))).cloned()
+    cloud
+        .load_balancers
+        .keys()
+        .find(|arn| arn.ends_with(&format!("loadbalancer/{rest}")))
+        .cloned()
 }

@@ -28,7 +28,10 @@ pub fn load_snapshot(root: &Path) -> (Snapshot, Diagnostics) {
     files.sort();
     let mut inputs = Vec::with_capacity(files.len());
     for path in files {
-        let shown = path.strip_prefix(root).map(|p| root.join(p)).unwrap_or(path.clone());
+        let shown = path
+            .strip_prefix(root)
+            .map(|p| root.join(p))
+            .unwrap_or(path.clone());
         match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => inputs.push((shown, text)),
@@ -85,14 +88,23 @@ pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
     }
     aws_docs.lower(&mut snap, &mut diags);
     if !snap.unrecognised.is_empty() {
-        let names: Vec<String> =
-            snap.unrecognised.iter().map(|f| snap.sources.path(*f).display().to_string()).collect();
+        let names: Vec<String> = snap
+            .unrecognised
+            .iter()
+            .map(|f| snap.sources.path(*f).display().to_string())
+            .collect();
         diags.push(Diagnostic {
             severity: Severity::Warning,
             code: "unrecognised-file",
-            message: format!("{} file(s) not recognised as any netpath input: {}", names.len(), names.join(", ")),
+            message: format!(
+                "{} file(s) not recognised as any netpath input: {}",
+                names.len(),
+                names.join(", ")
+            ),
             at: None,
-            expected: Some("AWS CLI JSON, kubectl YAML/JSON, iptables-save output or a netpath/v1 file".into()),
+            expected: Some(
+                "AWS CLI JSON, kubectl YAML/JSON, iptables-save output or a netpath/v1 file".into(),
+            ),
         });
     }
     (snap, diags)
@@ -134,7 +146,10 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
 /// READMEs, licences and notes that sit beside snapshots are not inputs.
 fn is_documentation(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with(".md") || lower == "license" || lower == "notice" || lower.ends_with(".txt") && lower.starts_with("readme")
+    lower.ends_with(".md")
+        || lower == "license"
+        || lower == "notice"
+        || lower.ends_with(".txt") && lower.starts_with("readme")
 }
 
 /// A provenance for a whole file, for diagnostics about it.

@@ -114,7 +114,11 @@ impl Vpc {
     }
     /// All CIDR blocks as [`IpNet`]s.
     pub fn cidrs(&self) -> Vec<IpNet> {
-        self.cidrs_v4.iter().map(|c| IpNet::V4(*c)).chain(self.cidrs_v6.iter().map(|c| IpNet::V6(*c))).collect()
+        self.cidrs_v4
+            .iter()
+            .map(|c| IpNet::V4(*c))
+            .chain(self.cidrs_v6.iter().map(|c| IpNet::V6(*c)))
+            .collect()
     }
 }
 
@@ -462,15 +466,25 @@ impl Interface {
     }
     /// The primary private IPv4 address.
     pub fn primary_ip(&self) -> Option<IpAddr> {
-        self.addresses.iter().find(|a| a.primary).or(self.addresses.first()).map(|a| a.ip)
+        self.addresses
+            .iter()
+            .find(|a| a.primary)
+            .or(self.addresses.first())
+            .map(|a| a.ip)
     }
     /// The private address mapped to a public IPv4, if any.
     pub fn private_for_public(&self, public: Ipv4Addr) -> Option<IpAddr> {
-        self.addresses.iter().find(|a| a.public_ip == Some(public)).map(|a| a.ip)
+        self.addresses
+            .iter()
+            .find(|a| a.public_ip == Some(public))
+            .map(|a| a.ip)
     }
     /// The public IPv4 associated with a private address.
     pub fn public_for_private(&self, private: IpAddr) -> Option<Ipv4Addr> {
-        self.addresses.iter().find(|a| a.ip == private).and_then(|a| a.public_ip)
+        self.addresses
+            .iter()
+            .find(|a| a.ip == private)
+            .and_then(|a| a.public_ip)
     }
 }
 
@@ -676,25 +690,11 @@ pub struct TgwAttachment {
     pub association: Option<String>,
     /// For VPC attachments: one subnet per served availability zone.
     pub subnet_ids: Vec<String>,
-    /// Every `(transit gateway, route table)` association seen for this attachment: a peering
-    /// attachment is listed by both accounts, each side associated with its own table.
-    pub associations: Vec<(String, String)>,
     /// Where it was defined.
     pub prov: Provenance,
 }
 
 impl TgwAttachment {
-    /// The route table this attachment is associated with on transit gateway `tgw_id`.
-    pub fn association_on(&self, tgw_id: &str) -> Option<&str> {
-        if let Some((_, rtb)) = self.associations.iter().find(|(t, _)| t == tgw_id) {
-            return Some(rtb);
-        }
-        if self.tgw_id == tgw_id {
-            return self.association.as_deref();
-        }
-        None
-    }
-
     /// Only `available` attachments forward.
     pub fn forwards(&self) -> bool {
         self.state == "available"
@@ -928,7 +928,10 @@ impl TargetGroup {
         }
         match self.target_type {
             TargetType::Instance => true,
-            _ => matches!(self.protocol.as_str(), "UDP" | "TCP_UDP" | "QUIC" | "TCP_QUIC"),
+            _ => matches!(
+                self.protocol.as_str(),
+                "UDP" | "TCP_UDP" | "QUIC" | "TCP_QUIC"
+            ),
         }
     }
 }

@@ -127,14 +127,24 @@ pub struct Packet {
 impl Packet {
     /// The reply's headers: addresses and ports swapped.
     pub fn reversed(&self) -> Packet {
-        Packet { src: self.dst, dst: self.src, protocol: self.protocol, src_port: self.dst_port, dst_port: self.src_port }
+        Packet {
+            src: self.dst,
+            dst: self.src,
+            protocol: self.protocol,
+            src_port: self.dst_port,
+            dst_port: self.src_port,
+        }
     }
 }
 
 impl fmt::Display for Packet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.protocol.has_ports() {
-            write!(f, "{} {}:{} -> {}:{}", self.protocol, self.src, self.src_port, self.dst, self.dst_port)
+            write!(
+                f,
+                "{} {}:{} -> {}:{}",
+                self.protocol, self.src, self.src_port, self.dst, self.dst_port
+            )
         } else {
             write!(f, "{} {} -> {}", self.protocol, self.src, self.dst)
         }

@@ -11,9 +11,9 @@ pub mod cluster;
 pub mod flow;
 pub mod iptables;
 
+pub use crate::source::SourceMap;
 pub use cloud::*;
 pub use flow::*;
-pub use crate::source::SourceMap;
 
 use indexmap::IndexMap;
 
@@ -44,8 +44,13 @@ pub struct InputsPresent {
 impl InputsPresent {
     /// True when any AWS input was read.
     pub fn any_aws(&self) -> bool {
-        self.vpcs || self.subnets || self.route_tables || self.security_groups || self.network_acls
-            || self.network_interfaces || self.instances
+        self.vpcs
+            || self.subnets
+            || self.route_tables
+            || self.security_groups
+            || self.network_acls
+            || self.network_interfaces
+            || self.instances
     }
 }
 

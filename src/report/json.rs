@@ -11,7 +11,13 @@ fn step(sources: &SourceMap, s: &Step) -> Value {
     m.insert("layer".into(), json!(s.layer.as_str()));
     m.insert("action".into(), json!(s.action.as_str()));
     m.insert("rule".into(), json!(s.rule));
-    m.insert("source".into(), s.source.as_ref().map(|p| json!(sources.cite(p))).unwrap_or(Value::Null));
+    m.insert(
+        "source".into(),
+        s.source
+            .as_ref()
+            .map(|p| json!(sources.cite(p)))
+            .unwrap_or(Value::Null),
+    );
     m.insert("detail".into(), json!(s.detail));
     if let Some(c) = s.code {
         m.insert("code".into(), json!(c));
@@ -72,12 +78,24 @@ pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer) -> Value
             }
             m.insert("reachable".into(), json!(o.reachable.as_str()));
             if let Some(p) = o.trace.paths.iter().find(|p| !p.disposition.is_success()) {
-                let last = if p.forward.is_success() { p.reply.last() } else { p.hops.last() };
+                let last = if p.forward.is_success() {
+                    p.reply.last()
+                } else {
+                    p.hops.last()
+                };
                 if let Some(s) = last.and_then(|h| h.steps.last()) {
                     m.insert("stopped_by".into(), step(sources, s));
                 }
             }
-            m.insert("paths".into(), json!(o.trace.paths.iter().map(|p| path(sources, p)).collect::<Vec<_>>()));
+            m.insert(
+                "paths".into(),
+                json!(o
+                    .trace
+                    .paths
+                    .iter()
+                    .map(|p| path(sources, p))
+                    .collect::<Vec<_>>()),
+            );
             Value::Object(m)
         })
         .collect();

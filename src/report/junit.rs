@@ -31,15 +31,33 @@ fn esc(s: &str) -> String {
 pub fn render(suite: &str, cases: &[Case]) -> String {
     let failures = cases.iter().filter(|c| c.failure.is_some()).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!("<testsuites name=\"netpath\" tests=\"{}\" failures=\"{failures}\">\n", cases.len()));
-    out.push_str(&format!("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n", esc(suite), cases.len()));
+    out.push_str(&format!(
+        "<testsuites name=\"netpath\" tests=\"{}\" failures=\"{failures}\">\n",
+        cases.len()
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+        esc(suite),
+        cases.len()
+    ));
     for c in cases {
-        out.push_str(&format!("    <testcase name=\"{}\" classname=\"{}\">\n", esc(&c.name), esc(&c.class)));
+        out.push_str(&format!(
+            "    <testcase name=\"{}\" classname=\"{}\">\n",
+            esc(&c.name),
+            esc(&c.class)
+        ));
         if let Some(f) = &c.failure {
-            out.push_str(&format!("      <failure message=\"{}\">{}</failure>\n", esc(f), esc(&c.output)));
+            out.push_str(&format!(
+                "      <failure message=\"{}\">{}</failure>\n",
+                esc(f),
+                esc(&c.output)
+            ));
         }
         if !c.output.is_empty() {
-            out.push_str(&format!("      <system-out>{}</system-out>\n", esc(&c.output)));
+            out.push_str(&format!(
+                "      <system-out>{}</system-out>\n",
+                esc(&c.output)
+            ));
         }
         out.push_str("    </testcase>\n");
     }

@@ -64,7 +64,14 @@ fn write_hops(out: &mut String, sources: &SourceMap, st: Style, hops: &[Hop]) {
                 Action::Unknown => st.paint("33", s.action.as_str()),
                 _ => s.action.as_str().to_string(),
             };
-            let _ = writeln!(out, "      {:<13} {:<15} {:<10} {}", s.kind.as_str(), s.layer.as_str(), action, s.rule);
+            let _ = writeln!(
+                out,
+                "      {:<13} {:<15} {:<10} {}",
+                s.kind.as_str(),
+                s.layer.as_str(),
+                action,
+                s.rule
+            );
             let _ = write!(out, "        {}", s.detail);
             if let Some(p) = &s.source {
                 let _ = write!(out, "  {}", st.dim(&format!("[{}]", sources.cite(p))));
@@ -106,7 +113,13 @@ fn write_assumptions(out: &mut String, a: &[String]) {
 pub fn trace(sources: &SourceMap, f: &FlowSpec, r: &TraceResult, st: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold(&header(f)));
-    let _ = writeln!(out, "{} ({} path{})", verdict(st, r.reachable), r.paths.len(), if r.paths.len() == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "{} ({} path{})",
+        verdict(st, r.reachable),
+        r.paths.len(),
+        if r.paths.len() == 1 { "" } else { "s" }
+    );
     for (i, p) in r.paths.iter().enumerate() {
         write_path(&mut out, sources, st, i, p);
     }
@@ -120,7 +133,11 @@ pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer, st: Styl
     let _ = writeln!(out, "{}", st.bold(&header(f)));
     let _ = writeln!(out, "{}", verdict(st, a.reachable()));
     for o in &a.outcomes {
-        let what = if o.ports.is_empty() { o.protocol.to_string() } else { format!("{} {}", o.protocol, o.ports) };
+        let what = if o.ports.is_empty() {
+            o.protocol.to_string()
+        } else {
+            format!("{} {}", o.protocol, o.ports)
+        };
         match o.reachable {
             Reachable::All | Reachable::Some => {
                 let _ = writeln!(out, "  {:<28} {}", what, verdict(st, o.reachable));
@@ -128,10 +145,25 @@ pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer, st: Styl
             _ => {
                 let _ = writeln!(out, "  {:<28} {}", what, verdict(st, o.reachable));
                 if let Some(p) = o.trace.paths.iter().find(|p| !p.disposition.is_success()) {
-                    let hop = if p.forward.is_success() { p.reply.last() } else { p.hops.last() };
+                    let hop = if p.forward.is_success() {
+                        p.reply.last()
+                    } else {
+                        p.hops.last()
+                    };
                     if let (Some(h), Some(s)) = (hop, hop.and_then(|h| h.steps.last())) {
-                        let src = s.source.as_ref().map(|p| format!(" [{}]", sources.cite(p))).unwrap_or_default();
-                        let _ = writeln!(out, "      stopped at {} by {}: {}{}", h.at, s.rule, s.detail, st.dim(&src));
+                        let src = s
+                            .source
+                            .as_ref()
+                            .map(|p| format!(" [{}]", sources.cite(p)))
+                            .unwrap_or_default();
+                        let _ = writeln!(
+                            out,
+                            "      stopped at {} by {}: {}{}",
+                            h.at,
+                            s.rule,
+                            s.detail,
+                            st.dim(&src)
+                        );
                     }
                 }
             }

@@ -24,7 +24,10 @@ fn parse_path(path: &str) -> Option<Vec<Seg<'_>>> {
                 i = end + 1;
             }
             _ => {
-                let end = path[i..].find(['.', '[']).map(|e| e + i).unwrap_or(path.len());
+                let end = path[i..]
+                    .find(['.', '['])
+                    .map(|e| e + i)
+                    .unwrap_or(path.len());
                 segs.push(Seg::Key(&path[i..end]));
                 i = end;
             }
@@ -142,7 +145,10 @@ impl<'a> Scanner<'a> {
 /// The line and column at which the value named by `path` starts in `text`, if it exists.
 pub fn locate_json_path(text: &str, path: &str) -> Option<LineCol> {
     let segs = parse_path(path)?;
-    let mut s = Scanner { b: text.as_bytes(), pos: 0 };
+    let mut s = Scanner {
+        b: text.as_bytes(),
+        pos: 0,
+    };
     for seg in segs {
         match seg {
             Seg::Key(k) => s.enter_key(k)?,
@@ -161,7 +167,10 @@ mod tests {
     fn finds_nested_values() {
         let text = "{\n \"A\": [\n  {\"x\": 1},\n  {\"x\": \"a]}\\\"\", \"B\": [5, 6]}\n ]\n}";
         assert_eq!(locate_json_path(text, "A").map(|l| l.line), Some(2));
-        assert_eq!(locate_json_path(text, "A[0]"), Some(LineCol { line: 3, col: 3 }));
+        assert_eq!(
+            locate_json_path(text, "A[0]"),
+            Some(LineCol { line: 3, col: 3 })
+        );
         assert_eq!(locate_json_path(text, "A[1].B[1]").map(|l| l.line), Some(4));
         assert_eq!(locate_json_path(text, "A[2]"), None);
         assert_eq!(locate_json_path(text, "Z"), None);
@@ -171,7 +180,10 @@ mod tests {
 /// The keys of the top-level object of a JSON text, without parsing the values; `None` when the
 /// text is not a JSON object (or is malformed before the keys end).
 pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
-    let mut s = Scanner { b: text.as_bytes(), pos: 0 };
+    let mut s = Scanner {
+        b: text.as_bytes(),
+        pos: 0,
+    };
     // Skip a UTF-8 byte order mark.
     if text.starts_with('\u{feff}') {
         s.pos = 3;

@@ -48,15 +48,24 @@ pub struct Provenance {
 impl Provenance {
     /// Provenance for a JSON path inside a file.
     pub fn json(file: FileId, path: impl Into<String>) -> Self {
-        Provenance { file, locator: Locator::JsonPath(path.into()) }
+        Provenance {
+            file,
+            locator: Locator::JsonPath(path.into()),
+        }
     }
     /// Provenance for a known line and column.
     pub fn at(file: FileId, line: u32, col: u32) -> Self {
-        Provenance { file, locator: Locator::At(LineCol { line, col }) }
+        Provenance {
+            file,
+            locator: Locator::At(LineCol { line, col }),
+        }
     }
     /// Provenance naming a whole file.
     pub fn file(file: FileId) -> Self {
-        Provenance { file, locator: Locator::File }
+        Provenance {
+            file,
+            locator: Locator::File,
+        }
     }
     /// A child JSON path (`.Key` or `[i]` appended); for non-JSON locators, the same location.
     pub fn child(&self, suffix: &str) -> Self {
@@ -91,7 +100,10 @@ impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
         let id = FileId(self.files.len() as u32);
-        self.files.push(SourceFile { path: path.into(), text });
+        self.files.push(SourceFile {
+            path: path.into(),
+            text,
+        });
         id
     }
 
@@ -133,7 +145,10 @@ impl SourceMap {
 
     /// The text of one line (1-based), without its end of line.
     pub fn line_text(&self, id: FileId, line: u32) -> Option<&str> {
-        self.file(id).text.lines().nth(line.saturating_sub(1) as usize)
+        self.file(id)
+            .text
+            .lines()
+            .nth(line.saturating_sub(1) as usize)
     }
 }
 
@@ -142,8 +157,15 @@ pub fn offset_to_linecol(text: &str, offset: usize) -> LineCol {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
-    let line_start = before.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
-    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() as u32 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u32
+        + 1;
     LineCol { line, col }
 }
 

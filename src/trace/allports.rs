@@ -37,9 +37,15 @@ pub struct AllPortsAnswer {
 impl AllPortsAnswer {
     /// Overall: all if everything passes, none if nothing passes, else some.
     pub fn reachable(&self) -> Reachable {
-        let any = self.outcomes.iter().any(|o| matches!(o.reachable, Reachable::All | Reachable::Some));
+        let any = self
+            .outcomes
+            .iter()
+            .any(|o| matches!(o.reachable, Reachable::All | Reachable::Some));
         let all = self.outcomes.iter().all(|o| o.reachable == Reachable::All);
-        let unknown = self.outcomes.iter().any(|o| o.reachable == Reachable::Unknown);
+        let unknown = self
+            .outcomes
+            .iter()
+            .any(|o| o.reachable == Reachable::Unknown);
         if all {
             Reachable::All
         } else if any {
@@ -76,7 +82,10 @@ fn cut_points(cloud: &Cloud, proto: Protocol) -> BTreeSet<u32> {
     }
     for lb in cloud.load_balancers.values() {
         for l in lb.listeners.iter().flatten() {
-            add(&ProtocolMatch::One(proto), &PortMatch::Range(PortRange::single(l.port)));
+            add(
+                &ProtocolMatch::One(proto),
+                &PortMatch::Range(PortRange::single(l.port)),
+            );
         }
     }
     cuts.retain(|c| *c <= 65535);
@@ -87,9 +96,23 @@ fn signature(t: &TraceResult) -> Vec<(String, String)> {
     t.paths
         .iter()
         .map(|p| {
-            let last = p.reply.last().filter(|_| !p.disposition.is_success()).or(p.hops.last());
-            let rule = last.and_then(|h| h.steps.last()).map(|s| s.rule.clone()).unwrap_or_default();
-            (p.disposition.as_str().to_string(), if p.disposition.is_success() { String::new() } else { rule })
+            let last = p
+                .reply
+                .last()
+                .filter(|_| !p.disposition.is_success())
+                .or(p.hops.last());
+            let rule = last
+                .and_then(|h| h.steps.last())
+                .map(|s| s.rule.clone())
+                .unwrap_or_default();
+            (
+                p.disposition.as_str().to_string(),
+                if p.disposition.is_success() {
+                    String::new()
+                } else {
+                    rule
+                },
+            )
         })
         .collect()
 }
@@ -107,7 +130,11 @@ impl Tracer<'_> {
             for (k, lo) in cuts.iter().enumerate() {
                 let hi = cuts.get(k + 1).map(|n| n - 1).unwrap_or(65535);
                 let range = PortRange::new(*lo as u16, hi as u16);
-                let q = Query { protocol: proto, dst_port: range.lo, ..base.clone() };
+                let q = Query {
+                    protocol: proto,
+                    dst_port: range.lo,
+                    ..base.clone()
+                };
                 let t = self.trace(&q);
                 assumptions.extend(t.assumptions.iter().cloned());
                 let sig = signature(&t);
@@ -124,19 +151,42 @@ impl Tracer<'_> {
             outcomes.extend(current);
         }
         for proto in [icmp, Protocol::Other(0)] {
-            let q = Query { protocol: proto, dst_port: 0, icmp_type: if proto == icmp { 8 } else { 0 }, ..base.clone() };
+            let q = Query {
+                protocol: proto,
+                dst_port: 0,
+                icmp_type: if proto == icmp { 8 } else { 0 },
+                ..base.clone()
+            };
             let t = self.trace(&q);
             assumptions.extend(t.assumptions.iter().cloned());
             outcomes.push(outcome(proto, PortSet::empty(), t));
         }
-        AllPortsAnswer { outcomes, assumptions: assumptions.into_iter().collect() }
+        AllPortsAnswer {
+            outcomes,
+            assumptions: assumptions.into_iter().collect(),
+        }
     }
 }
 
 fn outcome(protocol: Protocol, ports: PortSet, trace: TraceResult) -> PortOutcome {
-    let stopped_by = trace.paths.iter().find(|p| !p.disposition.is_success()).and_then(|p| {
-        let hop = if p.forward.is_success() { p.reply.last() } else { p.hops.last() };
-        hop.and_then(|h| h.steps.last()).map(|s| (s.rule.clone(), s.detail.clone(), None))
-    });
-    PortOutcome { protocol, ports, reachable: trace.reachable, stopped_by, trace }
+    let stopped_by = trace
+        .paths
+        .iter()
+        .find(|p| !p.disposition.is_success())
+        .and_then(|p| {
+            let hop = if p.forward.is_success() {
+                p.reply.last()
+            } else {
+                p.hops.last()
+            };
+            hop.and_then(|h| h.steps.last())
+                .map(|s| (s.rule.clone(), s.detail.clone(), None))
+        });
+    PortOutcome {
+        protocol,
+        ports,
+        reachable: trace.reachable,
+        stopped_by,
+        trace,
+    }
 }

@@ -52,6 +52,12 @@ pub struct TraceResult {
 }
 
 /// The ephemeral source ports a Linux client picks (`net.ipv4.ip_local_port_range`).
-pub const LINUX_EPHEMERAL: PortRange = PortRange { lo: 32768, hi: 60999 };
+pub const LINUX_EPHEMERAL: PortRange = PortRange {
+    lo: 32768,
+    hi: 60999,
+};
 /// The source ports a NAT gateway or load balancer picks when it translates.
-pub const NAT_EPHEMERAL: PortRange = PortRange { lo: 1024, hi: 65535 };
+pub const NAT_EPHEMERAL: PortRange = PortRange {
+    lo: 1024,
+    hi: 65535,
+};

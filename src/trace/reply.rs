@@ -14,20 +14,42 @@ use crate::model::Cloud;
 pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
     let mut hops = Vec::new();
     for (i, fwd) in st.hops.iter().enumerate().rev() {
-        let mut hop = Hop { at: fwd.at.clone(), kind: fwd.kind, packet: String::new(), steps: Vec::new() };
+        let mut hop = Hop {
+            at: fwd.at.clone(),
+            kind: fwd.kind,
+            packet: String::new(),
+            steps: Vec::new(),
+        };
         for (h, groups) in &st.stateful_hops {
             if *h == i {
-                hop.steps.push(Step::new(StepKind::Filter, Layer::SecurityGroup, Action::Permitted, "connection tracking",
-                    format!("reply admitted by the forward connection's state: {groups}")));
+                hop.steps.push(Step::new(
+                    StepKind::Filter,
+                    Layer::SecurityGroup,
+                    Action::Permitted,
+                    "connection tracking",
+                    format!("reply admitted by the forward connection's state: {groups}"),
+                ));
             }
         }
         for rw in st.rewrites.iter().filter(|r| r.hop == i) {
-            hop.steps.push(Step::new(StepKind::Dnat, Layer::Gateway, Action::Transformed, "session", format!("reverse translation: {}", rw.detail)));
+            hop.steps.push(Step::new(
+                StepKind::Dnat,
+                Layer::Gateway,
+                Action::Transformed,
+                "session",
+                format!("reverse translation: {}", rw.detail),
+            ));
         }
         for chk in st.reply_checks.iter().filter(|c| c.hop == i) {
-            let Some(acl) = cloud.network_acls.get(&chk.acl_id) else { continue };
+            let Some(acl) = cloud.network_acls.get(&chk.acl_id) else {
+                continue;
+            };
             hop.packet = chk.packet.to_string();
-            let dname = if chk.dir == AclDirection::Inbound { "inbound" } else { "outbound" };
+            let dname = if chk.dir == AclDirection::Inbound {
+                "inbound"
+            } else {
+                "outbound"
+            };
             let pieces = if chk.packet.protocol.has_ports() {
                 nacl::evaluate_range(acl, chk.dir, &chk.packet, chk.reply_dst_ports)
             } else {
@@ -36,13 +58,22 @@ pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
             };
             let denied: Vec<_> = pieces.iter().filter(|(_, d)| !d.allows()).collect();
             let rule_of = |d: &AclDecision| match d {
-                AclDecision::Entry(e, _) => (format!("{} {dname} rule {}", acl.id, e.number), Some(e.prov.clone())),
-                AclDecision::ImplicitDeny => (format!("{} {dname} rule * (default deny)", acl.id), Some(acl.prov.clone())),
+                AclDecision::Entry(e, _) => (
+                    format!("{} {dname} rule {}", acl.id, e.number),
+                    Some(e.prov.clone()),
+                ),
+                AclDecision::ImplicitDeny => (
+                    format!("{} {dname} rule * (default deny)", acl.id),
+                    Some(acl.prov.clone()),
+                ),
             };
             if let Some((ports, d)) = denied.first() {
                 let (rule, prov) = rule_of(d);
                 let what = if chk.packet.protocol.has_ports() {
-                    format!("the reply to ports {ports} (of the assumed client range {})", chk.reply_dst_ports)
+                    format!(
+                        "the reply to ports {ports} (of the assumed client range {})",
+                        chk.reply_dst_ports
+                    )
                 } else {
                     "the reply".to_string()
                 };
@@ -53,13 +84,28 @@ pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
             }
             if let Some((_, d)) = pieces.first() {
                 let (rule, prov) = rule_of(d);
-                hop.steps.push(Step::new(StepKind::Filter, Layer::Nacl, Action::Permitted, rule, format!("{} {dname} allows the reply", acl.id)).at_opt(prov.as_ref()));
+                hop.steps.push(
+                    Step::new(
+                        StepKind::Filter,
+                        Layer::Nacl,
+                        Action::Permitted,
+                        rule,
+                        format!("{} {dname} allows the reply", acl.id),
+                    )
+                    .at_opt(prov.as_ref()),
+                );
             }
         }
         hops.push(hop);
     }
     if let Some(last) = hops.last_mut() {
-        last.steps.push(Step::new(StepKind::Deliver, Layer::Fabric, Action::Accepted, "reply", "the reply reaches the client"));
+        last.steps.push(Step::new(
+            StepKind::Deliver,
+            Layer::Fabric,
+            Action::Accepted,
+            "reply",
+            "the reply reaches the client",
+        ));
     }
     (hops, true)
 }

@@ -67,7 +67,12 @@ impl PathState {
     /// Opens a new hop; returns false when this place was already visited with this packet.
     pub fn enter(&mut self, at: &str, kind: NodeKind) -> bool {
         let fresh = self.visited.insert((at.to_string(), self.pkt));
-        self.hops.push(Hop { at: at.to_string(), kind, packet: self.pkt.to_string(), steps: Vec::new() });
+        self.hops.push(Hop {
+            at: at.to_string(),
+            kind,
+            packet: self.pkt.to_string(),
+            steps: Vec::new(),
+        });
         fresh
     }
     /// Adds a step to the current hop.

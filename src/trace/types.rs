@@ -162,8 +162,22 @@ pub struct Step {
 
 impl Step {
     /// A new step.
-    pub fn new(kind: StepKind, layer: Layer, action: Action, rule: impl Into<String>, detail: impl Into<String>) -> Self {
-        Step { kind, layer, action, rule: rule.into(), detail: detail.into(), source: None, code: None }
+    pub fn new(
+        kind: StepKind,
+        layer: Layer,
+        action: Action,
+        rule: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Step {
+            kind,
+            layer,
+            action,
+            rule: rule.into(),
+            detail: detail.into(),
+            source: None,
+            code: None,
+        }
     }
     /// Sets the provenance.
     pub fn at(mut self, p: &Provenance) -> Self {

@@ -10,17 +10,31 @@ impl Tracer<'_> {
         }
         let cloud = self.cloud();
         let eni = match tg.target_type {
-            TargetType::Instance => cloud.instances.get(&t.id).and_then(|i| i.interface_ids.first()).cloned(),
-            _ => t.id.parse::<IpAddr>().ok().and_then(|ip| self.ix.owner_of(ip).map(str::to_string)),
+            TargetType::Instance => cloud
+                .instances
+                .get(&t.id)
+                .and_then(|i| i.interface_ids.first())
+                .cloned(),
+            _ => {
+                t.id.parse::<IpAddr>()
+                    .ok()
+                    .and_then(|ip| self.ix.owner_of(ip).map(str::to_string))
+            }
         };
-        eni.and_then(|e| cloud.interfaces.get(&e)).map(|e| e.az.clone())
+        eni.and_then(|e| cloud.interfaces.get(&e))
+            .map(|e| e.az.clone())
     }
 
     fn target_ip(&self, tg: &TargetGroup, t: &Target) -> Option<IpAddr> {
         match tg.target_type {
             TargetType::Instance => {
                 let inst = self.cloud().instances.get(&t.id)?;
-                inst.private_ip.or_else(|| inst.interface_ids.first().and_then(|e| self.cloud().interfaces.get(e)).and_then(|e| e.primary_ip()))
+                inst.private_ip.or_else(|| {
+                    inst.interface_ids
+                        .first()
+                        .and_then(|e| self.cloud().interfaces.get(e))
+                        .and_then(|e| e.primary_ip())
+                })
             }
             _ => t.id.parse().ok(),
         }
@@ -29,14 +43,30 @@ impl Tracer<'_> {
     pub(super) fn lb_node(&self, st: &mut PathState, lb_arn: &str, eni: &Interface) -> Next {
         let cloud = self.cloud();
         let Some(lb) = cloud.load_balancers.get(lb_arn) else {
-            return self.unknown(st, Layer::LoadBalancer, lb_arn, format!("load balancer {lb_arn} is not in the snapshot"));
+            return self.unknown(
+                st,
+                Layer::LoadBalancer,
+                lb_arn,
+                format!("load balancer {lb_arn} is not in the snapshot"),
+            );
         };
         let name = format!("lb/{}@{}", lb.name, eni.az);
         if !st.enter(&name, NodeKind::LoadBalancer) {
             return Next::Done(Disposition::Loop);
         }
         if lb.state != "active" {
-            return self.deny(st, Step::new(StepKind::Drop, Layer::LoadBalancer, Action::Denied, lb.name.clone(), format!("load balancer {} is {}", lb.name, lb.state)).at(&lb.prov).code("BAD_STATE"));
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Drop,
+                    Layer::LoadBalancer,
+                    Action::Denied,
+                    lb.name.clone(),
+                    format!("load balancer {} is {}", lb.name, lb.state),
+                )
+                .at(&lb.prov)
+                .code("BAD_STATE"),
+            );
         }
         if !lb.security_groups.is_empty() {
             if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
@@ -47,14 +77,44 @@ impl Tracer<'_> {
             return self.unknown(st, Layer::LoadBalancer, lb.name.clone(), format!(
                 "the listeners of {} are not in the snapshot: add `aws elbv2 describe-listeners --load-balancer-arn {}`", lb.name, lb.arn));
         };
-        let Some(listener) = listeners.iter().find(|l| l.port == st.pkt.dst_port && l.accepts(st.pkt.protocol)) else {
-            let have: Vec<String> = listeners.iter().map(|l| format!("{}:{}", l.protocol, l.port)).collect();
-            return self.deny(st, Step::new(StepKind::Filter, Layer::LoadBalancer, Action::Denied, format!("{} listeners", lb.name),
-                format!("no listener of {} for {} port {} (listeners: {})", lb.name, st.pkt.protocol, st.pkt.dst_port, if have.is_empty() { "none".into() } else { have.join(", ") }))
-                .at(&lb.prov).code("ELBV2_LISTENERS_MISMATCH"));
+        let Some(listener) = listeners
+            .iter()
+            .find(|l| l.port == st.pkt.dst_port && l.accepts(st.pkt.protocol))
+        else {
+            let have: Vec<String> = listeners
+                .iter()
+                .map(|l| format!("{}:{}", l.protocol, l.port))
+                .collect();
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::LoadBalancer,
+                    Action::Denied,
+                    format!("{} listeners", lb.name),
+                    format!(
+                        "no listener of {} for {} port {} (listeners: {})",
+                        lb.name,
+                        st.pkt.protocol,
+                        st.pkt.dst_port,
+                        if have.is_empty() {
+                            "none".into()
+                        } else {
+                            have.join(", ")
+                        }
+                    ),
+                )
+                .at(&lb.prov)
+                .code("ELBV2_LISTENERS_MISMATCH"),
+            );
         };
-        let cross_zone = lb.cross_zone.unwrap_or(lb.kind == LoadBalancerKind::Application);
-        let listener_rule = format!("{} listener {}:{}", lb.name, listener.protocol, listener.port);
+        let cross_zone = lb
+            .cross_zone
+            .unwrap_or(lb.kind == LoadBalancerKind::Application);
+        let listener_rule = format!(
+            "{} listener {}:{}",
+            lb.name, listener.protocol, listener.port
+        );
         let mut branches = Vec::new();
         for tg_arn in &listener.target_group_arns {
             let Some(tg) = cloud.target_groups.get(tg_arn) else {
@@ -64,19 +124,54 @@ impl Tracer<'_> {
                 return self.unknown(st, Layer::LoadBalancer, tg.name.clone(), format!(
                     "the targets of {} are not in the snapshot: add `aws elbv2 describe-target-health --target-group-arn {}`", tg.name, tg.arn));
             };
-            let eligible: Vec<&Target> = targets.iter().filter(|t| {
-                cross_zone || match self.target_zone(tg, t) {
-                    Some(z) => z == eni.az || z == "all",
-                    None => true,
-                }
-            }).collect();
+            let eligible: Vec<&Target> = targets
+                .iter()
+                .filter(|t| {
+                    cross_zone
+                        || match self.target_zone(tg, t) {
+                            Some(z) => z == eni.az || z == "all",
+                            None => true,
+                        }
+                })
+                .collect();
             if eligible.is_empty() {
-                return self.deny(st, Step::new(StepKind::LoadBalancer, Layer::LoadBalancer, Action::Denied, format!("{listener_rule} -> {}", tg.name),
-                    format!("{} has no target in {} and cross-zone load balancing is off", tg.name, eni.az)).at(&tg.prov).code("ELBV2_NO_TARGETS_IN_AZ"));
+                return self.deny(
+                    st,
+                    Step::new(
+                        StepKind::LoadBalancer,
+                        Layer::LoadBalancer,
+                        Action::Denied,
+                        format!("{listener_rule} -> {}", tg.name),
+                        format!(
+                            "{} has no target in {} and cross-zone load balancing is off",
+                            tg.name, eni.az
+                        ),
+                    )
+                    .at(&tg.prov)
+                    .code("ELBV2_NO_TARGETS_IN_AZ"),
+                );
             }
-            let healthy: Vec<&Target> = eligible.iter().copied().filter(|t| t.health == "healthy").collect();
+            let healthy: Vec<&Target> = eligible
+                .iter()
+                .copied()
+                .filter(|t| t.health == "healthy")
+                .collect();
             let any_healthy_in_group = targets.iter().any(|t| t.health == "healthy");
-            let skipped: Vec<String> = eligible.iter().filter(|t| t.health != "healthy").map(|t| format!("{} ({}{})", t.id, t.health, t.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())).collect();
+            let skipped: Vec<String> = eligible
+                .iter()
+                .filter(|t| t.health != "healthy")
+                .map(|t| {
+                    format!(
+                        "{} ({}{})",
+                        t.id,
+                        t.health,
+                        t.reason
+                            .as_ref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
             let chosen: Vec<&Target> = if !healthy.is_empty() {
                 healthy
             } else if !any_healthy_in_group {
@@ -95,17 +190,44 @@ impl Tracer<'_> {
                     continue;
                 };
                 let port = t.port.or(tg.port).unwrap_or(s.pkt.dst_port);
-                let mut detail = format!("{listener_rule} forwards to {} target {} ({ip}:{port})", tg.name, t.id);
+                let mut detail = format!(
+                    "{listener_rule} forwards to {} target {} ({ip}:{port})",
+                    tg.name, t.id
+                );
                 if !skipped.is_empty() {
                     detail.push_str(&format!("; skipped, not healthy: {}", skipped.join(", ")));
                 }
-                s.step(Step::new(StepKind::LoadBalancer, Layer::LoadBalancer, Action::Forwarded, format!("{listener_rule} -> {}", tg.name), detail).at(&listener.prov));
+                s.step(
+                    Step::new(
+                        StepKind::LoadBalancer,
+                        Layer::LoadBalancer,
+                        Action::Forwarded,
+                        format!("{listener_rule} -> {}", tg.name),
+                        detail,
+                    )
+                    .at(&listener.prov),
+                );
                 let old = (s.pkt.dst, s.pkt.dst_port);
                 s.pkt.dst = ip;
                 s.pkt.dst_port = port;
                 let hop = s.hop_index();
-                s.rewrites.push(Rewrite { hop, detail: format!("source {ip}:{port} -> {}:{} (load balancer session)", old.0, old.1) });
-                s.step(Step::new(StepKind::Dnat, Layer::LoadBalancer, Action::Transformed, tg.name.clone(), format!("destination {}:{} -> {ip}:{port}", old.0, old.1)).at(&t.prov));
+                s.rewrites.push(Rewrite {
+                    hop,
+                    detail: format!(
+                        "source {ip}:{port} -> {}:{} (load balancer session)",
+                        old.0, old.1
+                    ),
+                });
+                s.step(
+                    Step::new(
+                        StepKind::Dnat,
+                        Layer::LoadBalancer,
+                        Action::Transformed,
+                        tg.name.clone(),
+                        format!("destination {}:{} -> {ip}:{port}", old.0, old.1),
+                    )
+                    .at(&t.prov),
+                );
                 if !preserve {
                     if let Some(node_ip) = eni.primary_ip() {
                         let old_src = s.pkt.src;
@@ -114,8 +236,21 @@ impl Tracer<'_> {
                             s.src_ports = NAT_EPHEMERAL;
                             s.pkt.src_port = NAT_EPHEMERAL.lo;
                         }
-                        let why = if lb.kind == LoadBalancerKind::Application { "an ALB is a proxy: the target sees the ALB node" } else { "client IP preservation is off for this target group" };
-                        s.step(Step::new(StepKind::Snat, Layer::LoadBalancer, Action::Transformed, tg.name.clone(), format!("source {old_src} -> {node_ip} ({why})")).at(&tg.prov));
+                        let why = if lb.kind == LoadBalancerKind::Application {
+                            "an ALB is a proxy: the target sees the ALB node"
+                        } else {
+                            "client IP preservation is off for this target group"
+                        };
+                        s.step(
+                            Step::new(
+                                StepKind::Snat,
+                                Layer::LoadBalancer,
+                                Action::Transformed,
+                                tg.name.clone(),
+                                format!("source {old_src} -> {node_ip} ({why})"),
+                            )
+                            .at(&tg.prov),
+                        );
                     }
                 }
                 if !lb.security_groups.is_empty() {

@@ -72,11 +72,20 @@ struct Ctx<'a>(&'a Snapshot, &'a Index);
 
 impl SgContext for Ctx<'_> {
     fn prefix_list(&self, id: &str) -> Option<Vec<IpNet>> {
-        self.0.cloud.prefix_lists.get(id).and_then(|p| p.cidrs.clone())
+        self.0
+            .cloud
+            .prefix_lists
+            .get(id)
+            .and_then(|p| p.cidrs.clone())
     }
     fn group_holds(&self, group_id: &str, ip: IpAddr) -> bool {
         match self.1.owner_of(ip) {
-            Some(eni) => self.0.cloud.interfaces.get(eni).is_some_and(|e| e.groups.iter().any(|g| g == group_id)),
+            Some(eni) => self
+                .0
+                .cloud
+                .interfaces
+                .get(eni)
+                .is_some_and(|e| e.groups.iter().any(|g| g == group_id)),
             None => false,
         }
     }
@@ -91,16 +100,28 @@ fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => {
             let o = a.octets();
-            a.is_private() || a.is_loopback() || a.is_link_local() || (o[0] == 100 && (o[1] & 0xc0) == 64) || a.is_unspecified()
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || a.is_unspecified()
         }
-        IpAddr::V6(a) => (a.segments()[0] & 0xfe00) == 0xfc00 || a.is_loopback() || (a.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V6(a) => {
+            (a.segments()[0] & 0xfe00) == 0xfc00
+                || a.is_loopback()
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
     }
 }
 
 impl<'a> Tracer<'a> {
     /// A tracer over a snapshot and its index.
     pub fn new(snap: &'a Snapshot, ix: &'a Index) -> Self {
-        Tracer { snap, ix, assumptions: Default::default() }
+        Tracer {
+            snap,
+            ix,
+            assumptions: Default::default(),
+        }
     }
 
     fn cloud(&self) -> &'a Cloud {
@@ -119,7 +140,11 @@ impl<'a> Tracer<'a> {
             let (src_port, src_ports) = match q.src_port {
                 Some(p) => (p, PortRange::single(p)),
                 None if q.protocol.has_ports() => {
-                    let r = if q.start == Start::Internet { NAT_EPHEMERAL } else { LINUX_EPHEMERAL };
+                    let r = if q.start == Start::Internet {
+                        NAT_EPHEMERAL
+                    } else {
+                        LINUX_EPHEMERAL
+                    };
                     self.assume(format!(
                         "client source port assumed in {r} ({}); the reply must pass NACLs on that range",
                         if r == LINUX_EPHEMERAL { "Linux ephemeral range" } else { "any client: 1024-65535" }
@@ -128,14 +153,23 @@ impl<'a> Tracer<'a> {
                 }
                 None => (q.icmp_type, PortRange::single(q.icmp_type)),
             };
-            let pkt = Packet { src: q.src_ip, dst: *dst, protocol: q.protocol, src_port, dst_port: q.dst_port };
+            let pkt = Packet {
+                src: q.src_ip,
+                dst: *dst,
+                protocol: q.protocol,
+                src_port,
+                dst_port: q.dst_port,
+            };
             let st = PathState::new(pkt, src_ports);
             let loc = match &q.start {
                 Start::Interface(e) => Loc::Originate(e.clone()),
                 Start::Internet => Loc::InternetStart,
                 Start::Subnet(s) => Loc::SubnetOut(s.clone()),
                 Start::Vpc(v) => Loc::VpcLocal(v.clone()),
-                Start::VpnGateway(v) => Loc::Vgw { id: v.clone(), outbound: false },
+                Start::VpnGateway(v) => Loc::Vgw {
+                    id: v.clone(),
+                    outbound: false,
+                },
                 Start::VpnConnection(v) => Loc::VpnPeer(v.clone()),
             };
             self.run(st, loc, &mut paths);
@@ -147,7 +181,11 @@ impl<'a> Tracer<'a> {
             self.assume("network ACLs not checked: no `aws ec2 describe-network-acls` input");
         }
         let reachable = Reachable::of(&paths);
-        TraceResult { reachable, assumptions: self.assumptions.borrow().iter().cloned().collect(), paths }
+        TraceResult {
+            reachable,
+            assumptions: self.assumptions.borrow().iter().cloned().collect(),
+            paths,
+        }
     }
 
     fn run(&self, st: PathState, loc: Loc, out: &mut Vec<Path>) {
@@ -170,7 +208,13 @@ impl<'a> Tracer<'a> {
         };
         loop {
             if st.hops.len() >= MAX_HOPS {
-                st.step(Step::new(StepKind::Drop, Layer::Routing, Action::Denied, "hop limit", format!("more than {MAX_HOPS} hops: forwarding loop")));
+                st.step(Step::new(
+                    StepKind::Drop,
+                    Layer::Routing,
+                    Action::Denied,
+                    "hop limit",
+                    format!("more than {MAX_HOPS} hops: forwarding loop"),
+                ));
                 out.push(self.finish(st, Disposition::Loop));
                 return;
             }
@@ -192,16 +236,32 @@ impl<'a> Tracer<'a> {
 
     fn finish(&self, st: PathState, forward: Disposition) -> Path {
         if !forward.is_success() {
-            return Path { disposition: forward, hops: st.hops, forward, reply: Vec::new() };
+            return Path {
+                disposition: forward,
+                hops: st.hops,
+                forward,
+                reply: Vec::new(),
+            };
         }
         let (reply, ok) = super::reply::evaluate_reply(self.cloud(), &st);
         let disposition = if ok { forward } else { Disposition::Denied };
-        Path { disposition, hops: st.hops, forward, reply }
+        Path {
+            disposition,
+            hops: st.hops,
+            forward,
+            reply,
+        }
     }
 
     fn enter(&self, st: &mut PathState, at: &str, kind: NodeKind) -> bool {
         if !st.enter(at, kind) {
-            st.step(Step::new(StepKind::Drop, Layer::Routing, Action::Denied, "loop", format!("{at} reached again with the same packet: forwarding loop")));
+            st.step(Step::new(
+                StepKind::Drop,
+                Layer::Routing,
+                Action::Denied,
+                "loop",
+                format!("{at} reached again with the same packet: forwarding loop"),
+            ));
             return false;
         }
         true
@@ -227,7 +287,16 @@ impl<'a> Tracer<'a> {
                 if !self.enter(st, "internet", NodeKind::External) {
                     return Next::Done(Disposition::Loop);
                 }
-                st.step(Step::new(StepKind::Deliver, Layer::Gateway, Action::Exited, "internet", format!("{} is on the internet: leaves the modelled network", st.pkt.dst)));
+                st.step(Step::new(
+                    StepKind::Deliver,
+                    Layer::Gateway,
+                    Action::Exited,
+                    "internet",
+                    format!(
+                        "{} is on the internet: leaves the modelled network",
+                        st.pkt.dst
+                    ),
+                ));
                 Next::Done(Disposition::ExitsNetwork)
             }
         }
@@ -235,8 +304,20 @@ impl<'a> Tracer<'a> {
 
     // ----- hosts -------------------------------------------------------------------------
 
-    fn unknown(&self, st: &mut PathState, layer: Layer, rule: impl Into<String>, detail: impl Into<String>) -> Next {
-        st.step(Step::new(StepKind::Drop, layer, Action::Unknown, rule, detail));
+    fn unknown(
+        &self,
+        st: &mut PathState,
+        layer: Layer,
+        rule: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Next {
+        st.step(Step::new(
+            StepKind::Drop,
+            layer,
+            Action::Unknown,
+            rule,
+            detail,
+        ));
         Next::Done(Disposition::Unknown)
     }
 
@@ -272,30 +353,88 @@ impl<'a> Tracer<'a> {
             SgDecision::Allowed { group, index, rule } => {
                 let what = describe_sg_rule(rule);
                 st.step(
-                    Step::new(StepKind::Filter, Layer::SecurityGroup, Action::Permitted, format!("{} {dir_name}[{index}]", group.id),
-                        format!("{} {dir_name}: {what} matches {peer}", eni.id))
+                    Step::new(
+                        StepKind::Filter,
+                        Layer::SecurityGroup,
+                        Action::Permitted,
+                        format!("{} {dir_name}[{index}]", group.id),
+                        format!("{} {dir_name}: {what} matches {peer}", eni.id),
+                    )
                     .at(&rule.prov),
                 );
                 let hop = st.hop_index();
-                st.stateful_hops.push((hop, format!("{} (security groups are stateful)", ids.join(", "))));
+                st.stateful_hops.push((
+                    hop,
+                    format!("{} (security groups are stateful)", ids.join(", ")),
+                ));
                 None
             }
             SgDecision::NoRuleMatched => {
                 let first = groups[0];
-                let code = if groups.iter().all(|g| match dir { SgDirection::Ingress => g.ingress.is_empty(), SgDirection::Egress => g.egress.is_empty() }) { "SG_HAS_NO_RULES" } else { "ENI_SG_RULES_MISMATCH" };
-                Some(self.deny(st, Step::new(StepKind::Filter, Layer::SecurityGroup, Action::Denied, format!("{} {dir_name} (no rule matched)", ids.join(",")),
-                    format!("no {dir_name} rule of {} on {} allows {} {} {}", ids.join(", "), eni.id, st.pkt.protocol, if matches!(dir, SgDirection::Ingress) { "from" } else { "to" }, describe_peer_port(&st.pkt, dir)))
-                    .at(&first.prov).code(code)))
+                let code = if groups.iter().all(|g| match dir {
+                    SgDirection::Ingress => g.ingress.is_empty(),
+                    SgDirection::Egress => g.egress.is_empty(),
+                }) {
+                    "SG_HAS_NO_RULES"
+                } else {
+                    "ENI_SG_RULES_MISMATCH"
+                };
+                Some(
+                    self.deny(
+                        st,
+                        Step::new(
+                            StepKind::Filter,
+                            Layer::SecurityGroup,
+                            Action::Denied,
+                            format!("{} {dir_name} (no rule matched)", ids.join(",")),
+                            format!(
+                                "no {dir_name} rule of {} on {} allows {} {} {}",
+                                ids.join(", "),
+                                eni.id,
+                                st.pkt.protocol,
+                                if matches!(dir, SgDirection::Ingress) {
+                                    "from"
+                                } else {
+                                    "to"
+                                },
+                                describe_peer_port(&st.pkt, dir)
+                            ),
+                        )
+                        .at(&first.prov)
+                        .code(code),
+                    ),
+                )
             }
-            SgDecision::Unknown(why) => Some(self.unknown(st, Layer::SecurityGroup, ids.join(","), why)),
+            SgDecision::Unknown(why) => {
+                Some(self.unknown(st, Layer::SecurityGroup, ids.join(","), why))
+            }
         }
     }
 
     fn instance_forwards(&self, st: &mut PathState, eni: &Interface) -> Option<Next> {
-        if let Some(inst) = eni.instance_id.as_ref().and_then(|i| self.cloud().instances.get(i)) {
+        if let Some(inst) = eni
+            .instance_id
+            .as_ref()
+            .and_then(|i| self.cloud().instances.get(i))
+        {
             if !inst.forwards() {
-                return Some(self.deny(st, Step::new(StepKind::Drop, Layer::Fabric, Action::Denied, inst.id.clone(),
-                    format!("instance {} is {}: it neither sends nor receives", inst.id, inst.state)).at(&inst.prov).code("BAD_STATE")));
+                return Some(
+                    self.deny(
+                        st,
+                        Step::new(
+                            StepKind::Drop,
+                            Layer::Fabric,
+                            Action::Denied,
+                            inst.id.clone(),
+                            format!(
+                                "instance {} is {}: it neither sends nor receives",
+                                inst.id, inst.state
+                            ),
+                        )
+                        .at(&inst.prov)
+                        .code("BAD_STATE"),
+                    ),
+                );
             }
         }
         None
@@ -314,13 +453,32 @@ impl<'a> Tracer<'a> {
             return n;
         }
         if eni.kind == InterfaceKind::VpcEndpoint {
-            return self.deny(st, Step::new(StepKind::Drop, Layer::Fabric, Action::Denied, eni_id, "interface endpoints never initiate connections").at(&eni.prov));
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Drop,
+                    Layer::Fabric,
+                    Action::Denied,
+                    eni_id,
+                    "interface endpoints never initiate connections",
+                )
+                .at(&eni.prov),
+            );
         }
         if let Some(n) = self.check_sg(st, eni, SgDirection::Egress) {
             return n;
         }
         if eni.owns(st.pkt.dst) {
-            st.step(Step::new(StepKind::Deliver, Layer::Fabric, Action::Accepted, eni_id, "destination is the sender itself").at(&eni.prov));
+            st.step(
+                Step::new(
+                    StepKind::Deliver,
+                    Layer::Fabric,
+                    Action::Accepted,
+                    eni_id,
+                    "destination is the sender itself",
+                )
+                .at(&eni.prov),
+            );
             return Next::Done(Disposition::Delivered);
         }
         self.leave_interface(st, eni)
@@ -330,12 +488,23 @@ impl<'a> Tracer<'a> {
     /// route table, no NACL); anything else goes to the subnet router.
     fn leave_interface(&self, st: &mut PathState, eni: &Interface) -> Next {
         let Some(subnet) = self.cloud().subnets.get(&eni.subnet_id) else {
-            return self.unknown(st, Layer::Fabric, eni.subnet_id.clone(), format!(
-                "subnet {} of {} is not in the snapshot: add `aws ec2 describe-subnets`", eni.subnet_id, eni.id));
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                eni.subnet_id.clone(),
+                format!(
+                    "subnet {} of {} is not in the snapshot: add `aws ec2 describe-subnets`",
+                    eni.subnet_id, eni.id
+                ),
+            );
         };
         if subnet.contains(st.pkt.dst) {
             if let Some(owner) = self.ix.owner_of(st.pkt.dst).map(str::to_string) {
-                let in_subnet = self.cloud().interfaces.get(&owner).is_some_and(|o| o.subnet_id == subnet.id);
+                let in_subnet = self
+                    .cloud()
+                    .interfaces
+                    .get(&owner)
+                    .is_some_and(|o| o.subnet_id == subnet.id);
                 if in_subnet {
                     st.step(Step::new(StepKind::VpcFabric, Layer::Fabric, Action::Forwarded, subnet.id.clone(),
                         format!("{} is in the same subnet {}: delivered directly, no route table or NACL", st.pkt.dst, subnet.id)).at(&subnet.prov));
@@ -343,18 +512,37 @@ impl<'a> Tracer<'a> {
                 }
             }
             if !reserved_in_subnet(subnet, st.pkt.dst) {
-                st.step(Step::new(StepKind::Drop, Layer::Fabric, Action::NoRoute, subnet.id.clone(),
-                    format!("no interface in {} owns {}", subnet.id, st.pkt.dst)).at(&subnet.prov));
+                st.step(
+                    Step::new(
+                        StepKind::Drop,
+                        Layer::Fabric,
+                        Action::NoRoute,
+                        subnet.id.clone(),
+                        format!("no interface in {} owns {}", subnet.id, st.pkt.dst),
+                    )
+                    .at(&subnet.prov),
+                );
                 return Next::Done(Disposition::NeighborUnreachable);
             }
         }
-        st.step(Step::new(StepKind::VpcFabric, Layer::Fabric, Action::Forwarded, eni.id.clone(), format!("sent to the router of {}", subnet.id)));
+        st.step(Step::new(
+            StepKind::VpcFabric,
+            Layer::Fabric,
+            Action::Forwarded,
+            eni.id.clone(),
+            format!("sent to the router of {}", subnet.id),
+        ));
         Next::Go(Loc::SubnetOut(subnet.id.clone()))
     }
 
     fn arrive(&self, st: &mut PathState, eni_id: &str) -> Next {
         let Some(eni) = self.cloud().interfaces.get(eni_id) else {
-            return self.unknown(st, Layer::Fabric, eni_id, format!("interface {eni_id} is not in the snapshot"));
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                eni_id,
+                format!("interface {eni_id} is not in the snapshot"),
+            );
         };
         if let Some(lb_arn) = self.ix.lb_by_interface.get(eni_id) {
             return self.lb_node(st, lb_arn, eni);
@@ -373,15 +561,37 @@ impl<'a> Tracer<'a> {
         }
         if !eni.owns(st.pkt.dst) {
             if eni.source_dest_check {
-                return self.deny(st, Step::new(StepKind::Drop, Layer::Fabric, Action::Denied, format!("{} source/dest check", eni.id),
-                    format!("{} does not own {} and has source/destination check on", eni.id, st.pkt.dst)).at(&eni.prov).code("ENI_SOURCE_DEST_CHECK_RESTRICTION"));
+                return self.deny(
+                    st,
+                    Step::new(
+                        StepKind::Drop,
+                        Layer::Fabric,
+                        Action::Denied,
+                        format!("{} source/dest check", eni.id),
+                        format!(
+                            "{} does not own {} and has source/destination check on",
+                            eni.id, st.pkt.dst
+                        ),
+                    )
+                    .at(&eni.prov)
+                    .code("ENI_SOURCE_DEST_CHECK_RESTRICTION"),
+                );
             }
             return self.unknown(st, Layer::Fabric, eni.id.clone(), format!("{} forwards for {} (source/destination check off): what the appliance does next is not modelled", eni.id, st.pkt.dst));
         }
         if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
             return n;
         }
-        st.step(Step::new(StepKind::Deliver, Layer::Fabric, Action::Accepted, eni.id.clone(), format!("delivered to {} on {}", st.pkt.dst, eni.id)).at(&eni.prov));
+        st.step(
+            Step::new(
+                StepKind::Deliver,
+                Layer::Fabric,
+                Action::Accepted,
+                eni.id.clone(),
+                format!("delivered to {} on {}", st.pkt.dst, eni.id),
+            )
+            .at(&eni.prov),
+        );
         Next::Done(Disposition::Delivered)
     }
 
@@ -391,29 +601,82 @@ impl<'a> Tracer<'a> {
         if !self.snap.present.network_acls {
             return None;
         }
-        let Some(acl) = self.ix.subnet_nacl.get(&subnet.id).and_then(|a| self.cloud().network_acls.get(a)) else {
+        let Some(acl) = self
+            .ix
+            .subnet_nacl
+            .get(&subnet.id)
+            .and_then(|a| self.cloud().network_acls.get(a))
+        else {
             return Some(self.unknown(st, Layer::Nacl, subnet.id.clone(), format!(
                 "no network ACL for {} (and no default NACL of {}) in the snapshot: add `aws ec2 describe-network-acls`", subnet.id, subnet.vpc_id)));
         };
-        let dname = if dir == AclDirection::Inbound { "inbound" } else { "outbound" };
+        let dname = if dir == AclDirection::Inbound {
+            "inbound"
+        } else {
+            "outbound"
+        };
         let decision = nacl::evaluate(acl, dir, &st.pkt);
         let (rule, prov) = match decision {
-            AclDecision::Entry(e, _) => (format!("{} {dname} rule {}", acl.id, e.number), Some(e.prov.clone())),
-            AclDecision::ImplicitDeny => (format!("{} {dname} rule * (default deny)", acl.id), Some(acl.prov.clone())),
+            AclDecision::Entry(e, _) => (
+                format!("{} {dname} rule {}", acl.id, e.number),
+                Some(e.prov.clone()),
+            ),
+            AclDecision::ImplicitDeny => (
+                format!("{} {dname} rule * (default deny)", acl.id),
+                Some(acl.prov.clone()),
+            ),
         };
         if !decision.allows() {
-            return Some(self.deny(st, Step::new(StepKind::Filter, Layer::Nacl, Action::Denied, rule,
-                format!("{} {dname} denies {}", acl.id, st.pkt)).at_opt(prov.as_ref()).code("SUBNET_ACL_RESTRICTION")));
+            return Some(
+                self.deny(
+                    st,
+                    Step::new(
+                        StepKind::Filter,
+                        Layer::Nacl,
+                        Action::Denied,
+                        rule,
+                        format!("{} {dname} denies {}", acl.id, st.pkt),
+                    )
+                    .at_opt(prov.as_ref())
+                    .code("SUBNET_ACL_RESTRICTION"),
+                ),
+            );
         }
-        st.step(Step::new(StepKind::Filter, Layer::Nacl, Action::Permitted, rule, format!("{} {dname} allows it", acl.id)).at_opt(prov.as_ref()));
-        let reverse = if dir == AclDirection::Inbound { AclDirection::Outbound } else { AclDirection::Inbound };
-        st.reply_checks.push(ReplyCheck { hop: st.hop_index(), acl_id: acl.id.clone(), dir: reverse, packet: st.pkt.reversed(), reply_dst_ports: st.src_ports });
+        st.step(
+            Step::new(
+                StepKind::Filter,
+                Layer::Nacl,
+                Action::Permitted,
+                rule,
+                format!("{} {dname} allows it", acl.id),
+            )
+            .at_opt(prov.as_ref()),
+        );
+        let reverse = if dir == AclDirection::Inbound {
+            AclDirection::Outbound
+        } else {
+            AclDirection::Inbound
+        };
+        st.reply_checks.push(ReplyCheck {
+            hop: st.hop_index(),
+            acl_id: acl.id.clone(),
+            dir: reverse,
+            packet: st.pkt.reversed(),
+            reply_dst_ports: st.src_ports,
+        });
         None
     }
 
     fn subnet_out(&self, st: &mut PathState, subnet_id: &str) -> Next {
         let Some(subnet) = self.cloud().subnets.get(subnet_id) else {
-            return self.unknown(st, Layer::Fabric, subnet_id, format!("subnet {subnet_id} is not in the snapshot: add `aws ec2 describe-subnets`"));
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                subnet_id,
+                format!(
+                    "subnet {subnet_id} is not in the snapshot: add `aws ec2 describe-subnets`"
+                ),
+            );
         };
         if !self.enter(st, subnet_id, NodeKind::SubnetRouter) {
             return Next::Done(Disposition::Loop);
@@ -421,29 +684,70 @@ impl<'a> Tracer<'a> {
         if let Some(n) = self.check_nacl(st, subnet, AclDirection::Outbound) {
             return n;
         }
-        let Some(rt) = self.ix.subnet_route_table.get(subnet_id).and_then(|r| self.cloud().route_tables.get(r)) else {
+        let Some(rt) = self
+            .ix
+            .subnet_route_table
+            .get(subnet_id)
+            .and_then(|r| self.cloud().route_tables.get(r))
+        else {
             return self.unknown(st, Layer::Routing, subnet_id, format!(
                 "no route table for {subnet_id} (and no main table for {}): add `aws ec2 describe-route-tables`", subnet.vpc_id));
         };
         let Some(route) = self.lookup(rt, st.pkt.dst) else {
-            return self.deny_route(st, Step::new(StepKind::Route, Layer::Routing, Action::NoRoute, format!("{} (no route)", rt.id),
-                format!("no route in {} matches {}", rt.id, st.pkt.dst)).at(&rt.prov).code("NO_ROUTE_TO_DESTINATION"), Disposition::NoRoute);
+            return self.deny_route(
+                st,
+                Step::new(
+                    StepKind::Route,
+                    Layer::Routing,
+                    Action::NoRoute,
+                    format!("{} (no route)", rt.id),
+                    format!("no route in {} matches {}", rt.id, st.pkt.dst),
+                )
+                .at(&rt.prov)
+                .code("NO_ROUTE_TO_DESTINATION"),
+                Disposition::NoRoute,
+            );
         };
-        let rule = format!("{} {} -> {}", rt.id, dest_text(&route.destination, st.pkt.dst, self.cloud()), route.target.id());
+        let rule = format!(
+            "{} {} -> {}",
+            rt.id,
+            dest_text(&route.destination, st.pkt.dst, self.cloud()),
+            route.target.id()
+        );
         if !route.active {
             return self.deny_route(st, Step::new(StepKind::Route, Layer::Routing, Action::Blackhole, rule,
                 format!("the matching route's target {} no longer exists (state blackhole): packets are dropped", route.target.id())).at(&route.prov).code("BAD_STATE_ROUTE"), Disposition::Blackhole);
         }
         if let RouteTarget::TransitGateway(tgw) = &route.target {
-            let serves_az = self.ix.tgw_vpc_attachment.get(&(tgw.clone(), subnet.vpc_id.clone()))
+            let serves_az = self
+                .ix
+                .tgw_vpc_attachment
+                .get(&(tgw.clone(), subnet.vpc_id.clone()))
                 .and_then(|a| self.cloud().tgw_attachments.get(a))
-                .map(|a| a.subnet_ids.is_empty() || a.subnet_ids.iter().any(|s| self.cloud().subnets.get(s).is_some_and(|x| x.az == subnet.az)));
+                .map(|a| {
+                    a.subnet_ids.is_empty()
+                        || a.subnet_ids.iter().any(|s| {
+                            self.cloud()
+                                .subnets
+                                .get(s)
+                                .is_some_and(|x| x.az == subnet.az)
+                        })
+                });
             if serves_az == Some(false) {
                 return self.deny_route(st, Step::new(StepKind::Route, Layer::Routing, Action::Blackhole, rule,
                     format!("the transit gateway attachment of {} has no subnet in {}: traffic from this zone cannot enter {tgw}", subnet.vpc_id, subnet.az)).at(&route.prov).code("TGW_ROUTE_AZ_RESTRICTION"), Disposition::NoRoute);
             }
         }
-        st.step(Step::new(StepKind::Route, Layer::Routing, Action::Forwarded, rule, format!("{} routes {} to {}", rt.id, st.pkt.dst, route.target.id())).at(&route.prov));
+        st.step(
+            Step::new(
+                StepKind::Route,
+                Layer::Routing,
+                Action::Forwarded,
+                rule,
+                format!("{} routes {} to {}", rt.id, st.pkt.dst, route.target.id()),
+            )
+            .at(&route.prov),
+        );
         match &route.target {
             RouteTarget::Local => Next::Go(Loc::VpcLocal(subnet.vpc_id.clone())),
             t => Next::Go(Loc::VpcTo(subnet.vpc_id.clone(), t.clone())),
@@ -486,7 +790,12 @@ impl<'a> Tracer<'a> {
 
     fn subnet_in(&self, st: &mut PathState, subnet_id: &str) -> Next {
         let Some(subnet) = self.cloud().subnets.get(subnet_id) else {
-            return self.unknown(st, Layer::Fabric, subnet_id, format!("subnet {subnet_id} is not in the snapshot"));
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                subnet_id,
+                format!("subnet {subnet_id} is not in the snapshot"),
+            );
         };
         if !self.enter(st, subnet_id, NodeKind::SubnetRouter) {
             return Next::Done(Disposition::Loop);
@@ -495,12 +804,33 @@ impl<'a> Tracer<'a> {
             return n;
         }
         match self.ix.owner_of(st.pkt.dst) {
-            Some(owner) if self.cloud().interfaces.get(owner).is_some_and(|o| o.subnet_id == subnet_id) => {
-                st.step(Step::new(StepKind::VpcFabric, Layer::Fabric, Action::Forwarded, owner.to_string(), format!("{} is owned by {owner}", st.pkt.dst)));
+            Some(owner)
+                if self
+                    .cloud()
+                    .interfaces
+                    .get(owner)
+                    .is_some_and(|o| o.subnet_id == subnet_id) =>
+            {
+                st.step(Step::new(
+                    StepKind::VpcFabric,
+                    Layer::Fabric,
+                    Action::Forwarded,
+                    owner.to_string(),
+                    format!("{} is owned by {owner}", st.pkt.dst),
+                ));
                 Next::Go(Loc::Arrive(owner.to_string()))
             }
             _ => {
-                st.step(Step::new(StepKind::Drop, Layer::Fabric, Action::NoRoute, subnet_id, format!("no interface in {subnet_id} owns {}", st.pkt.dst)).at(&subnet.prov));
+                st.step(
+                    Step::new(
+                        StepKind::Drop,
+                        Layer::Fabric,
+                        Action::NoRoute,
+                        subnet_id,
+                        format!("no interface in {subnet_id} owns {}", st.pkt.dst),
+                    )
+                    .at(&subnet.prov),
+                );
                 Next::Done(Disposition::NeighborUnreachable)
             }
         }
@@ -513,19 +843,52 @@ impl<'a> Tracer<'a> {
             return Next::Done(Disposition::Loop);
         }
         let Some(vpc) = self.cloud().vpcs.get(vpc_id) else {
-            return self.unknown(st, Layer::Routing, vpc_id, format!("VPC {vpc_id} is not in the snapshot: add `aws ec2 describe-vpcs`"));
+            return self.unknown(
+                st,
+                Layer::Routing,
+                vpc_id,
+                format!("VPC {vpc_id} is not in the snapshot: add `aws ec2 describe-vpcs`"),
+            );
         };
-        let subnet = self.ix.vpc_subnets.get(vpc_id).into_iter().flatten()
+        let subnet = self
+            .ix
+            .vpc_subnets
+            .get(vpc_id)
+            .into_iter()
+            .flatten()
             .filter_map(|s| self.cloud().subnets.get(s))
             .find(|s| s.contains(st.pkt.dst));
         match subnet {
             Some(s) => {
-                st.step(Step::new(StepKind::Route, Layer::Routing, Action::Forwarded, format!("{vpc_id} local"), format!("{} is in {} ({})", st.pkt.dst, s.id, cidr_text(s))).at(&vpc.prov));
+                st.step(
+                    Step::new(
+                        StepKind::Route,
+                        Layer::Routing,
+                        Action::Forwarded,
+                        format!("{vpc_id} local"),
+                        format!("{} is in {} ({})", st.pkt.dst, s.id, cidr_text(s)),
+                    )
+                    .at(&vpc.prov),
+                );
                 Next::Go(Loc::SubnetIn(s.id.clone()))
             }
             None => {
-                let why = if vpc.contains(st.pkt.dst) { "is inside the VPC's CIDR but in no subnet" } else { "is not in this VPC" };
-                st.step(Step::new(StepKind::Route, Layer::Routing, Action::NoRoute, format!("{vpc_id} local"), format!("{} {why}: dropped by the VPC router", st.pkt.dst)).at(&vpc.prov).code("NO_ROUTE_TO_DESTINATION"));
+                let why = if vpc.contains(st.pkt.dst) {
+                    "is inside the VPC's CIDR but in no subnet"
+                } else {
+                    "is not in this VPC"
+                };
+                st.step(
+                    Step::new(
+                        StepKind::Route,
+                        Layer::Routing,
+                        Action::NoRoute,
+                        format!("{vpc_id} local"),
+                        format!("{} {why}: dropped by the VPC router", st.pkt.dst),
+                    )
+                    .at(&vpc.prov)
+                    .code("NO_ROUTE_TO_DESTINATION"),
+                );
                 Next::Done(Disposition::NoRoute)
             }
         }
@@ -586,7 +949,15 @@ impl<'a> Tracer<'a> {
             return self.deny(st, Step::new(StepKind::Drop, Layer::Fabric, Action::Denied, format!("{} source/dest check", e.id),
                 format!("{} receives traffic for {} it does not own with source/destination check on", e.id, st.pkt.dst)).at(&e.prov).code("ENI_SOURCE_DEST_CHECK_RESTRICTION"));
         }
-        self.unknown(st, Layer::Fabric, e.id.clone(), format!("{} is a network appliance: what it forwards is not modelled", e.id))
+        self.unknown(
+            st,
+            Layer::Fabric,
+            e.id.clone(),
+            format!(
+                "{} is a network appliance: what it forwards is not modelled",
+                e.id
+            ),
+        )
     }
 
     fn peering(&self, st: &mut PathState, vpc_id: &str, id: &str) -> Next {
@@ -594,75 +965,220 @@ impl<'a> Tracer<'a> {
             return self.unknown(st, Layer::Gateway, id, format!("peering {id} is not in the snapshot: add `aws ec2 describe-vpc-peering-connections`"));
         };
         if !p.forwards() {
-            return self.deny_route(st, Step::new(StepKind::Route, Layer::Gateway, Action::Blackhole, id, format!("peering {id} is {}", p.status)).at(&p.prov).code("BAD_STATE"), Disposition::Blackhole);
+            return self.deny_route(
+                st,
+                Step::new(
+                    StepKind::Route,
+                    Layer::Gateway,
+                    Action::Blackhole,
+                    id,
+                    format!("peering {id} is {}", p.status),
+                )
+                .at(&p.prov)
+                .code("BAD_STATE"),
+                Disposition::Blackhole,
+            );
         }
         let Some(other) = p.other_side(vpc_id) else {
-            return self.unknown(st, Layer::Gateway, id, format!("peering {id} does not connect {vpc_id}"));
+            return self.unknown(
+                st,
+                Layer::Gateway,
+                id,
+                format!("peering {id} does not connect {vpc_id}"),
+            );
         };
-        let local_cidrs: Vec<IpNet> = self.cloud().vpcs.get(vpc_id).map(|v| v.cidrs()).unwrap_or_default();
-        let peer_cidrs: Vec<IpNet> = if other.cidrs.is_empty() { self.cloud().vpcs.get(&other.vpc_id).map(|v| v.cidrs()).unwrap_or_default() } else { other.cidrs.clone() };
-        if !peer_cidrs.iter().any(|c| c.contains(&st.pkt.dst)) || !local_cidrs.iter().any(|c| c.contains(&st.pkt.src)) {
+        let local_cidrs: Vec<IpNet> = self
+            .cloud()
+            .vpcs
+            .get(vpc_id)
+            .map(|v| v.cidrs())
+            .unwrap_or_default();
+        let peer_cidrs: Vec<IpNet> = if other.cidrs.is_empty() {
+            self.cloud()
+                .vpcs
+                .get(&other.vpc_id)
+                .map(|v| v.cidrs())
+                .unwrap_or_default()
+        } else {
+            other.cidrs.clone()
+        };
+        if !peer_cidrs.iter().any(|c| c.contains(&st.pkt.dst))
+            || !local_cidrs.iter().any(|c| c.contains(&st.pkt.src))
+        {
             return self.deny(st, Step::new(StepKind::Filter, Layer::Gateway, Action::Denied, id,
                 format!("peering carries only traffic between the two VPCs' CIDRs (no edge-to-edge routing): {} -> {}", st.pkt.src, st.pkt.dst)).at(&p.prov).code("PCX_REQUIRES_ADDRESS_IN_VPC_CIDR"));
         }
-        st.step(Step::new(StepKind::VpcFabric, Layer::Gateway, Action::Forwarded, id, format!("over peering {id} to {}", other.vpc_id)).at(&p.prov));
+        st.step(
+            Step::new(
+                StepKind::VpcFabric,
+                Layer::Gateway,
+                Action::Forwarded,
+                id,
+                format!("over peering {id} to {}", other.vpc_id),
+            )
+            .at(&p.prov),
+        );
         Next::Go(Loc::VpcLocal(other.vpc_id.clone()))
     }
 
     // ----- gateways -------------------------------------------------------------------------
 
     fn public_ip_of(&self, private: IpAddr) -> Option<std::net::Ipv4Addr> {
-        if let Some(p) = self.ix.owner_of(private).and_then(|e| self.cloud().interfaces.get(e)).and_then(|e| e.public_for_private(private)) {
+        if let Some(p) = self
+            .ix
+            .owner_of(private)
+            .and_then(|e| self.cloud().interfaces.get(e))
+            .and_then(|e| e.public_for_private(private))
+        {
             return Some(p);
         }
-        self.cloud().nat_gateways.values().flat_map(|n| n.addresses.iter()).find(|a| a.private_ip == Some(private)).and_then(|a| a.public_ip)
+        self.cloud()
+            .nat_gateways
+            .values()
+            .flat_map(|n| n.addresses.iter())
+            .find(|a| a.private_ip == Some(private))
+            .and_then(|a| a.public_ip)
     }
 
     fn igw(&self, st: &mut PathState, id: &str, outbound: bool) -> Next {
         if !self.enter(st, id, NodeKind::Gateway) {
             return Next::Done(Disposition::Loop);
         }
-        let prov = self.cloud().internet_gateways.get(id).map(|g| g.prov.clone());
+        let prov = self
+            .cloud()
+            .internet_gateways
+            .get(id)
+            .map(|g| g.prov.clone());
         if outbound {
             if let IpAddr::V4(_) = st.pkt.src {
                 let Some(public) = self.public_ip_of(st.pkt.src) else {
-                    return self.deny(st, Step::new(StepKind::Filter, Layer::Gateway, Action::Denied, id,
-                        format!("{} has no public IPv4 association: the internet gateway drops it", st.pkt.src)).at_opt(prov.as_ref()).code("IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS"));
+                    return self.deny(
+                        st,
+                        Step::new(
+                            StepKind::Filter,
+                            Layer::Gateway,
+                            Action::Denied,
+                            id,
+                            format!(
+                                "{} has no public IPv4 association: the internet gateway drops it",
+                                st.pkt.src
+                            ),
+                        )
+                        .at_opt(prov.as_ref())
+                        .code("IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS"),
+                    );
                 };
                 let old = st.pkt.src;
                 st.pkt.src = IpAddr::V4(public);
-                st.rewrites.push(Rewrite { hop: st.hop_index(), detail: format!("destination {public} -> {old} (1:1 NAT)") });
-                st.step(Step::new(StepKind::Snat, Layer::Gateway, Action::Transformed, id, format!("source {old} -> {public} (1:1 NAT of the associated public IP)")).at_opt(prov.as_ref()));
+                st.rewrites.push(Rewrite {
+                    hop: st.hop_index(),
+                    detail: format!("destination {public} -> {old} (1:1 NAT)"),
+                });
+                st.step(
+                    Step::new(
+                        StepKind::Snat,
+                        Layer::Gateway,
+                        Action::Transformed,
+                        id,
+                        format!("source {old} -> {public} (1:1 NAT of the associated public IP)"),
+                    )
+                    .at_opt(prov.as_ref()),
+                );
             } else {
-                st.step(Step::new(StepKind::Route, Layer::Gateway, Action::Forwarded, id, "IPv6: no translation").at_opt(prov.as_ref()));
+                st.step(
+                    Step::new(
+                        StepKind::Route,
+                        Layer::Gateway,
+                        Action::Forwarded,
+                        id,
+                        "IPv6: no translation",
+                    )
+                    .at_opt(prov.as_ref()),
+                );
             }
             return Next::Go(Loc::Backbone { outbound: true });
         }
         // Inbound: 1:1 DNAT of a public IPv4 to its private address.
         if is_private(st.pkt.src) {
-            return self.deny(st, Step::new(StepKind::Filter, Layer::Gateway, Action::Denied, id, format!("source {} is a private address: the internet gateway drops it", st.pkt.src)).at_opt(prov.as_ref()));
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::Gateway,
+                    Action::Denied,
+                    id,
+                    format!(
+                        "source {} is a private address: the internet gateway drops it",
+                        st.pkt.src
+                    ),
+                )
+                .at_opt(prov.as_ref()),
+            );
         }
-        let vpc = self.cloud().internet_gateways.get(id).and_then(|g| g.vpc_ids.first().cloned());
+        let vpc = self
+            .cloud()
+            .internet_gateways
+            .get(id)
+            .and_then(|g| g.vpc_ids.first().cloned());
         let Some(vpc) = vpc else {
-            return self.unknown(st, Layer::Gateway, id, format!("{id} is attached to no VPC in the snapshot"));
+            return self.unknown(
+                st,
+                Layer::Gateway,
+                id,
+                format!("{id} is attached to no VPC in the snapshot"),
+            );
         };
         if let IpAddr::V4(d) = st.pkt.dst {
             match self.ix.public_owner.get(&d) {
                 Some((_, private)) => {
                     let private = *private;
                     st.pkt.dst = private;
-                    st.rewrites.push(Rewrite { hop: st.hop_index(), detail: format!("source {private} -> {d} (1:1 NAT)") });
+                    st.rewrites.push(Rewrite {
+                        hop: st.hop_index(),
+                        detail: format!("source {private} -> {d} (1:1 NAT)"),
+                    });
                     st.step(Step::new(StepKind::Dnat, Layer::Gateway, Action::Transformed, id, format!("destination {d} -> {private} (1:1 NAT of the associated public IP)")).at_opt(prov.as_ref()));
                 }
                 None => {
-                    return self.deny_route(st, Step::new(StepKind::Drop, Layer::Gateway, Action::NoRoute, id, format!("{d} is not a public IP of this VPC")).at_opt(prov.as_ref()).code("IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"), Disposition::NoRoute);
+                    return self.deny_route(
+                        st,
+                        Step::new(
+                            StepKind::Drop,
+                            Layer::Gateway,
+                            Action::NoRoute,
+                            id,
+                            format!("{d} is not a public IP of this VPC"),
+                        )
+                        .at_opt(prov.as_ref())
+                        .code("IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"),
+                        Disposition::NoRoute,
+                    );
                 }
             }
         }
-        if let Some(edge) = self.ix.gateway_route_table.get(id).and_then(|r| self.cloud().route_tables.get(r)) {
+        if let Some(edge) = self
+            .ix
+            .gateway_route_table
+            .get(id)
+            .and_then(|r| self.cloud().route_tables.get(r))
+        {
             if let Some(route) = self.lookup(edge, st.pkt.dst) {
                 if route.target != RouteTarget::Local {
-                    st.step(Step::new(StepKind::Route, Layer::Routing, Action::Forwarded, format!("{} {} -> {}", edge.id, dest_text(&route.destination, st.pkt.dst, self.cloud()), route.target.id()), "gateway route table redirects inbound traffic").at(&route.prov));
+                    st.step(
+                        Step::new(
+                            StepKind::Route,
+                            Layer::Routing,
+                            Action::Forwarded,
+                            format!(
+                                "{} {} -> {}",
+                                edge.id,
+                                dest_text(&route.destination, st.pkt.dst, self.cloud()),
+                                route.target.id()
+                            ),
+                            "gateway route table redirects inbound traffic",
+                        )
+                        .at(&route.prov),
+                    );
                     return Next::Go(Loc::VpcTo(vpc, route.target.clone()));
                 }
             }
@@ -675,34 +1191,90 @@ impl<'a> Tracer<'a> {
             return Next::Done(Disposition::Loop);
         }
         if outbound && is_private(st.pkt.dst) {
-            return self.deny(st, Step::new(StepKind::Filter, Layer::Gateway, Action::Denied, "aws-backbone", format!("{} is a private or reserved address: not routable on the internet", st.pkt.dst)).code("IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS"));
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::Gateway,
+                    Action::Denied,
+                    "aws-backbone",
+                    format!(
+                        "{} is a private or reserved address: not routable on the internet",
+                        st.pkt.dst
+                    ),
+                )
+                .code("IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS"),
+            );
         }
         if let IpAddr::V4(d) = st.pkt.dst {
             if let Some((eni, _)) = self.ix.public_owner.get(&d) {
-                let vpc = self.cloud().interfaces.get(eni).map(|e| e.vpc_id.clone()).or_else(|| {
-                    self.cloud().nat_gateways.values().find(|n| n.addresses.iter().any(|a| a.public_ip == Some(d))).map(|n| n.vpc_id.clone())
-                });
+                let vpc = self
+                    .cloud()
+                    .interfaces
+                    .get(eni)
+                    .map(|e| e.vpc_id.clone())
+                    .or_else(|| {
+                        self.cloud()
+                            .nat_gateways
+                            .values()
+                            .find(|n| n.addresses.iter().any(|a| a.public_ip == Some(d)))
+                            .map(|n| n.vpc_id.clone())
+                    });
                 if let Some(igw) = vpc.and_then(|v| self.ix.vpc_igw.get(&v)) {
-                    st.step(Step::new(StepKind::Route, Layer::Gateway, Action::Forwarded, "aws-backbone", format!("{d} is a public IP behind {igw}")));
-                    return Next::Go(Loc::Igw { id: igw.clone(), outbound: false });
+                    st.step(Step::new(
+                        StepKind::Route,
+                        Layer::Gateway,
+                        Action::Forwarded,
+                        "aws-backbone",
+                        format!("{d} is a public IP behind {igw}"),
+                    ));
+                    return Next::Go(Loc::Igw {
+                        id: igw.clone(),
+                        outbound: false,
+                    });
                 }
             }
         }
         if let Some(vpn) = self.ix.vpn_outside.get(&st.pkt.dst) {
-            let vgw = self.cloud().vpn_connections.get(vpn).and_then(|v| v.vpn_gateway_id.clone());
+            let vgw = self
+                .cloud()
+                .vpn_connections
+                .get(vpn)
+                .and_then(|v| v.vpn_gateway_id.clone());
             if let Some(vgw) = vgw {
                 if !self.enter(st, &vgw, NodeKind::Gateway) {
                     return Next::Done(Disposition::Loop);
                 }
-                st.step(Step::new(StepKind::Deliver, Layer::Gateway, Action::Accepted, vpn.clone(), format!("{} is the tunnel endpoint of {vpn}", st.pkt.dst)));
+                st.step(Step::new(
+                    StepKind::Deliver,
+                    Layer::Gateway,
+                    Action::Accepted,
+                    vpn.clone(),
+                    format!("{} is the tunnel endpoint of {vpn}", st.pkt.dst),
+                ));
                 return Next::Done(Disposition::Delivered);
             }
         }
         if outbound {
-            st.step(Step::new(StepKind::Route, Layer::Gateway, Action::Forwarded, "aws-backbone", format!("{} is outside AWS's modelled addresses", st.pkt.dst)));
+            st.step(Step::new(
+                StepKind::Route,
+                Layer::Gateway,
+                Action::Forwarded,
+                "aws-backbone",
+                format!("{} is outside AWS's modelled addresses", st.pkt.dst),
+            ));
             return Next::Go(Loc::InternetDst);
         }
-        st.step(Step::new(StepKind::Drop, Layer::Gateway, Action::NoRoute, "aws-backbone", format!("{} is not a public address of anything in the snapshot", st.pkt.dst)));
+        st.step(Step::new(
+            StepKind::Drop,
+            Layer::Gateway,
+            Action::NoRoute,
+            "aws-backbone",
+            format!(
+                "{} is not a public address of anything in the snapshot",
+                st.pkt.dst
+            ),
+        ));
         Next::Done(Disposition::NoRoute)
     }
 
@@ -711,15 +1283,43 @@ impl<'a> Tracer<'a> {
             return Next::Done(Disposition::Loop);
         }
         if is_private(st.pkt.dst) {
-            st.step(Step::new(StepKind::Drop, Layer::Gateway, Action::NoRoute, "internet", format!("{} is a private address: not routable from the internet", st.pkt.dst)).code("IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"));
+            st.step(
+                Step::new(
+                    StepKind::Drop,
+                    Layer::Gateway,
+                    Action::NoRoute,
+                    "internet",
+                    format!(
+                        "{} is a private address: not routable from the internet",
+                        st.pkt.dst
+                    ),
+                )
+                .code("IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"),
+            );
             return Next::Done(Disposition::NoRoute);
         }
-        let known = matches!(st.pkt.dst, IpAddr::V4(d) if self.ix.public_owner.contains_key(&d)) || self.ix.vpn_outside.contains_key(&st.pkt.dst);
+        let known = matches!(st.pkt.dst, IpAddr::V4(d) if self.ix.public_owner.contains_key(&d))
+            || self.ix.vpn_outside.contains_key(&st.pkt.dst);
         if known {
-            st.step(Step::new(StepKind::Route, Layer::Gateway, Action::Forwarded, "internet", format!("{} is an AWS public address", st.pkt.dst)));
+            st.step(Step::new(
+                StepKind::Route,
+                Layer::Gateway,
+                Action::Forwarded,
+                "internet",
+                format!("{} is an AWS public address", st.pkt.dst),
+            ));
             return Next::Go(Loc::Backbone { outbound: false });
         }
-        st.step(Step::new(StepKind::Deliver, Layer::Gateway, Action::Exited, "internet", format!("{} is not in the snapshot: stays on the internet", st.pkt.dst)));
+        st.step(Step::new(
+            StepKind::Deliver,
+            Layer::Gateway,
+            Action::Exited,
+            "internet",
+            format!(
+                "{} is not in the snapshot: stays on the internet",
+                st.pkt.dst
+            ),
+        ));
         Next::Done(Disposition::ExitsNetwork)
     }
 
@@ -728,10 +1328,29 @@ impl<'a> Tracer<'a> {
             return Next::Done(Disposition::Loop);
         }
         let Some(nat) = self.cloud().nat_gateways.get(id) else {
-            return self.unknown(st, Layer::Gateway, id, format!("NAT gateway {id} is not in the snapshot: add `aws ec2 describe-nat-gateways`"));
+            return self.unknown(
+                st,
+                Layer::Gateway,
+                id,
+                format!(
+                    "NAT gateway {id} is not in the snapshot: add `aws ec2 describe-nat-gateways`"
+                ),
+            );
         };
         if !nat.forwards() {
-            return self.deny_route(st, Step::new(StepKind::Drop, Layer::Gateway, Action::Blackhole, id, format!("NAT gateway {id} is {}", nat.state)).at(&nat.prov).code("BAD_STATE"), Disposition::Blackhole);
+            return self.deny_route(
+                st,
+                Step::new(
+                    StepKind::Drop,
+                    Layer::Gateway,
+                    Action::Blackhole,
+                    id,
+                    format!("NAT gateway {id} is {}", nat.state),
+                )
+                .at(&nat.prov)
+                .code("BAD_STATE"),
+                Disposition::Blackhole,
+            );
         }
         if let Some(subnet) = self.cloud().subnets.get(&nat.subnet_id) {
             if !subnet.contains(st.pkt.src) {
@@ -740,15 +1359,56 @@ impl<'a> Tracer<'a> {
                 }
             }
         }
-        if !matches!(st.pkt.protocol, Protocol::Tcp | Protocol::Udp | Protocol::Icmp) {
-            return self.deny(st, Step::new(StepKind::Filter, Layer::Gateway, Action::Denied, id, format!("NAT gateways translate only TCP, UDP and ICMP; not protocol {}", st.pkt.protocol)).at(&nat.prov).code("PROTOCOL_RESTRICTION"));
+        if !matches!(
+            st.pkt.protocol,
+            Protocol::Tcp | Protocol::Udp | Protocol::Icmp
+        ) {
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::Gateway,
+                    Action::Denied,
+                    id,
+                    format!(
+                        "NAT gateways translate only TCP, UDP and ICMP; not protocol {}",
+                        st.pkt.protocol
+                    ),
+                )
+                .at(&nat.prov)
+                .code("PROTOCOL_RESTRICTION"),
+            );
         }
-        let in_vpc = self.cloud().vpcs.get(&nat.vpc_id).is_some_and(|v| v.contains(st.pkt.src)) || st.origin_vpc.as_deref() == Some(nat.vpc_id.as_str());
+        let in_vpc = self
+            .cloud()
+            .vpcs
+            .get(&nat.vpc_id)
+            .is_some_and(|v| v.contains(st.pkt.src))
+            || st.origin_vpc.as_deref() == Some(nat.vpc_id.as_str());
         if !in_vpc {
-            return self.deny(st, Step::new(StepKind::Filter, Layer::Gateway, Action::Denied, id, format!("{} is not from {}: a NAT gateway serves only its own VPC", st.pkt.src, nat.vpc_id)).at(&nat.prov).code("NGW_REQUIRES_SOURCE_IN_VPC"));
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::Gateway,
+                    Action::Denied,
+                    id,
+                    format!(
+                        "{} is not from {}: a NAT gateway serves only its own VPC",
+                        st.pkt.src, nat.vpc_id
+                    ),
+                )
+                .at(&nat.prov)
+                .code("NGW_REQUIRES_SOURCE_IN_VPC"),
+            );
         }
         let Some(private) = nat.addresses.iter().find_map(|a| a.private_ip) else {
-            return self.unknown(st, Layer::Gateway, id, format!("NAT gateway {id} has no private address in the snapshot"));
+            return self.unknown(
+                st,
+                Layer::Gateway,
+                id,
+                format!("NAT gateway {id} has no private address in the snapshot"),
+            );
         };
         let old = st.pkt.src;
         st.pkt.src = private;
@@ -756,8 +1416,20 @@ impl<'a> Tracer<'a> {
             st.src_ports = NAT_EPHEMERAL;
             st.pkt.src_port = NAT_EPHEMERAL.lo;
         }
-        st.rewrites.push(Rewrite { hop: st.hop_index(), detail: format!("destination {private} -> {old} (session of {id})") });
-        st.step(Step::new(StepKind::Snat, Layer::Gateway, Action::Transformed, id, format!("source {old} -> {private}, source port remapped into {NAT_EPHEMERAL}")).at(&nat.prov));
+        st.rewrites.push(Rewrite {
+            hop: st.hop_index(),
+            detail: format!("destination {private} -> {old} (session of {id})"),
+        });
+        st.step(
+            Step::new(
+                StepKind::Snat,
+                Layer::Gateway,
+                Action::Transformed,
+                id,
+                format!("source {old} -> {private}, source port remapped into {NAT_EPHEMERAL}"),
+            )
+            .at(&nat.prov),
+        );
         Next::Go(Loc::SubnetOut(nat.subnet_id.clone()))
     }
 
@@ -774,30 +1446,106 @@ impl<'a> Tracer<'a> {
         }
         let prov = self.cloud().vpn_gateways.get(id).map(|g| g.prov.clone());
         if outbound {
-            let vpns: Vec<&VpnConnection> = self.cloud().vpn_connections.values().filter(|v| v.vpn_gateway_id.as_deref() == Some(id) && v.state == "available").collect();
+            let vpns: Vec<&VpnConnection> = self
+                .cloud()
+                .vpn_connections
+                .values()
+                .filter(|v| v.vpn_gateway_id.as_deref() == Some(id) && v.state == "available")
+                .collect();
             if vpns.is_empty() {
-                return self.deny_route(st, Step::new(StepKind::Route, Layer::Gateway, Action::NoRoute, id, format!("{id} has no available VPN connection in the snapshot")).at_opt(prov.as_ref()), Disposition::NoRoute);
+                return self.deny_route(
+                    st,
+                    Step::new(
+                        StepKind::Route,
+                        Layer::Gateway,
+                        Action::NoRoute,
+                        id,
+                        format!("{id} has no available VPN connection in the snapshot"),
+                    )
+                    .at_opt(prov.as_ref()),
+                    Disposition::NoRoute,
+                );
             }
             for v in &vpns {
                 if let Some(r) = v.static_routes.iter().find(|r| r.contains(&st.pkt.dst)) {
-                    st.step(Step::new(StepKind::Route, Layer::Gateway, Action::Exited, format!("{} static route {r}", v.id), format!("sent over {} to the customer network", v.id)).at(&v.prov));
+                    st.step(
+                        Step::new(
+                            StepKind::Route,
+                            Layer::Gateway,
+                            Action::Exited,
+                            format!("{} static route {r}", v.id),
+                            format!("sent over {} to the customer network", v.id),
+                        )
+                        .at(&v.prov),
+                    );
                     return Next::Done(Disposition::ExitsNetwork);
                 }
             }
             if vpns.iter().all(|v| !v.static_routes.is_empty()) {
-                return self.deny_route(st, Step::new(StepKind::Route, Layer::Gateway, Action::NoRoute, id, format!("no static route of {}'s VPN connections covers {}", id, st.pkt.dst)).at_opt(prov.as_ref()), Disposition::NoRoute);
+                return self.deny_route(
+                    st,
+                    Step::new(
+                        StepKind::Route,
+                        Layer::Gateway,
+                        Action::NoRoute,
+                        id,
+                        format!(
+                            "no static route of {}'s VPN connections covers {}",
+                            id, st.pkt.dst
+                        ),
+                    )
+                    .at_opt(prov.as_ref()),
+                    Disposition::NoRoute,
+                );
             }
-            self.assume(format!("routes learned over BGP on {id}'s VPN are not in the snapshot: traffic handed to the VPN is assumed to reach the customer network"));
-            return Next::Go(Loc::VpnPeer(vpns[0].id.clone()));
+            let vpn = vpns[0];
+            st.step(
+                Step::new(
+                    StepKind::Route,
+                    Layer::Gateway,
+                    Action::Forwarded,
+                    format!("{} (BGP)", vpn.id),
+                    format!("{} learns its routes over BGP", vpn.id),
+                )
+                .at(&vpn.prov),
+            );
+            if !self.enter(st, &vpn.id, NodeKind::External) {
+                return Next::Done(Disposition::Loop);
+            }
+            return self.unknown(st, Layer::Gateway, vpn.id.clone(), format!(
+                "whether the customer network routes {} is decided by routes learned over BGP on {}, which are not in the snapshot: add the customer gateway's advertised routes (or use static routes)", st.pkt.dst, vpn.id));
         }
-        let vpc = self.cloud().vpn_gateways.get(id).and_then(|g| g.vpc_ids.first().cloned());
+        let vpc = self
+            .cloud()
+            .vpn_gateways
+            .get(id)
+            .and_then(|g| g.vpc_ids.first().cloned());
         let Some(vpc) = vpc else {
-            return self.unknown(st, Layer::Gateway, id, format!("{id} is attached to no VPC in the snapshot"));
+            return self.unknown(
+                st,
+                Layer::Gateway,
+                id,
+                format!("{id} is attached to no VPC in the snapshot"),
+            );
         };
-        if !self.cloud().vpcs.get(&vpc).is_some_and(|v| v.contains(st.pkt.dst)) {
+        if !self
+            .cloud()
+            .vpcs
+            .get(&vpc)
+            .is_some_and(|v| v.contains(st.pkt.dst))
+        {
             return self.deny_route(st, Step::new(StepKind::Route, Layer::Gateway, Action::NoRoute, id, format!("{} is not a private address of {vpc}: a virtual private gateway delivers only into its VPC", st.pkt.dst)).at_opt(prov.as_ref()).code("VGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS"), Disposition::NoRoute);
         }
-        st.step(Step::new(StepKind::Route, Layer::Gateway, Action::Forwarded, id, format!("into {vpc}")).at_opt(prov.as_ref()));
+        st.step(
+            Step::new(
+                StepKind::Route,
+                Layer::Gateway,
+                Action::Forwarded,
+                id,
+                format!("into {vpc}"),
+            )
+            .at_opt(prov.as_ref()),
+        );
         Next::Go(Loc::VpcLocal(vpc))
     }
 
@@ -816,7 +1564,16 @@ impl<'a> Tracer<'a> {
                 None => self.unknown(st, Layer::Gateway, id, format!("VPN connection {id} terminates on no virtual private gateway in the snapshot")),
             };
         }
-        st.step(Step::new(StepKind::Deliver, Layer::Gateway, Action::Exited, id, "handed to the customer network; routes there are not in the snapshot").at_opt(vpn.map(|v| &v.prov)));
+        st.step(
+            Step::new(
+                StepKind::Deliver,
+                Layer::Gateway,
+                Action::Exited,
+                id,
+                "handed to the customer network; routes there are not in the snapshot",
+            )
+            .at_opt(vpn.map(|v| &v.prov)),
+        );
         Next::Done(Disposition::ExitsNetwork)
     }
 
@@ -827,13 +1584,34 @@ impl<'a> Tracer<'a> {
         let ep = self.cloud().vpc_endpoints.get(id);
         let prov = ep.map(|e| e.prov.clone());
         if !matches!(st.pkt.protocol, Protocol::Tcp | Protocol::Icmp) {
-            return self.deny(st, Step::new(StepKind::Filter, Layer::Gateway, Action::Denied, id, "gateway endpoints carry only TCP (and ICMP echo)").at_opt(prov.as_ref()).code("VPCE_GATEWAY_PROTOCOL_RESTRICTION"));
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::Gateway,
+                    Action::Denied,
+                    id,
+                    "gateway endpoints carry only TCP (and ICMP echo)",
+                )
+                .at_opt(prov.as_ref())
+                .code("VPCE_GATEWAY_PROTOCOL_RESTRICTION"),
+            );
         }
-        let service = ep.map(|e| e.service.clone()).unwrap_or_else(|| "the AWS service".into());
-        st.step(Step::new(StepKind::Deliver, Layer::Gateway, Action::Exited, id, format!("to {service} through gateway endpoint {id}")).at_opt(prov.as_ref()));
+        let service = ep
+            .map(|e| e.service.clone())
+            .unwrap_or_else(|| "the AWS service".into());
+        st.step(
+            Step::new(
+                StepKind::Deliver,
+                Layer::Gateway,
+                Action::Exited,
+                id,
+                format!("to {service} through gateway endpoint {id}"),
+            )
+            .at_opt(prov.as_ref()),
+        );
         Next::Done(Disposition::ExitsNetwork)
     }
-
 }
 
 fn reserved_in_subnet(s: &Subnet, ip: IpAddr) -> bool {
@@ -849,14 +1627,21 @@ fn reserved_in_subnet(s: &Subnet, ip: IpAddr) -> bool {
 }
 
 fn cidr_text(s: &Subnet) -> String {
-    s.cidr_v4.map(|c| c.to_string()).or_else(|| s.cidrs_v6.first().map(|c| c.to_string())).unwrap_or_default()
+    s.cidr_v4
+        .map(|c| c.to_string())
+        .or_else(|| s.cidrs_v6.first().map(|c| c.to_string()))
+        .unwrap_or_default()
 }
 
 fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
     match d {
         RouteDestination::Cidr(c) => c.to_string(),
         RouteDestination::PrefixList(pl) => {
-            let hit = cloud.prefix_lists.get(pl).and_then(|p| p.cidrs.as_ref()).and_then(|cs| cs.iter().find(|c| c.contains(&dst)).copied());
+            let hit = cloud
+                .prefix_lists
+                .get(pl)
+                .and_then(|p| p.cidrs.as_ref())
+                .and_then(|cs| cs.iter().find(|c| c.contains(&dst)).copied());
             match hit {
                 Some(c) => format!("{pl} ({c})"),
                 None => pl.clone(),
@@ -874,7 +1659,11 @@ pub fn describe_sg_rule(r: &SgRule) -> String {
     let ports = match r.ports {
         PortMatch::Any => String::new(),
         PortMatch::Range(pr) => format!(" {pr}"),
-        PortMatch::Icmp { icmp_type, code } => format!(" type {} code {}", icmp_type.map(|t| t.to_string()).unwrap_or("any".into()), code.map(|t| t.to_string()).unwrap_or("any".into())),
+        PortMatch::Icmp { icmp_type, code } => format!(
+            " type {} code {}",
+            icmp_type.map(|t| t.to_string()).unwrap_or("any".into()),
+            code.map(|t| t.to_string()).unwrap_or("any".into())
+        ),
     };
     let peer = match &r.peer {
         SgPeer::Cidr(c) => c.to_string(),
@@ -885,7 +1674,11 @@ pub fn describe_sg_rule(r: &SgRule) -> String {
 }
 
 fn describe_peer_port(p: &Packet, dir: SgDirection) -> String {
-    let peer = if matches!(dir, SgDirection::Ingress) { p.src } else { p.dst };
+    let peer = if matches!(dir, SgDirection::Ingress) {
+        p.src
+    } else {
+        p.dst
+    };
     if p.protocol.has_ports() {
         format!("{peer} on port {}", p.dst_port)
     } else {
