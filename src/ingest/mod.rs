@@ -133,11 +133,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
         }
         match entry.file_type() {
             Ok(t) if t.is_dir() => collect_files(&path, out, diags),
-            Ok(t) if t.is_file() => {
-                if !is_documentation(&name) {
-                    out.push(path)
-                }
-            }
+            Ok(t) if t.is_file() && !is_documentation(&name) => out.push(path),
             _ => {}
         }
     }

@@ -159,24 +159,6 @@ pub fn locate_json_path(text: &str, path: &str) -> Option<LineCol> {
     Some(offset_to_linecol(text, s.pos))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_nested_values() {
-        let text = "{\n \"A\": [\n  {\"x\": 1},\n  {\"x\": \"a]}\\\"\", \"B\": [5, 6]}\n ]\n}";
-        assert_eq!(locate_json_path(text, "A").map(|l| l.line), Some(2));
-        assert_eq!(
-            locate_json_path(text, "A[0]"),
-            Some(LineCol { line: 3, col: 3 })
-        );
-        assert_eq!(locate_json_path(text, "A[1].B[1]").map(|l| l.line), Some(4));
-        assert_eq!(locate_json_path(text, "A[2]"), None);
-        assert_eq!(locate_json_path(text, "Z"), None);
-    }
-}
-
 /// The keys of the top-level object of a JSON text, without parsing the values; `None` when the
 /// text is not a JSON object (or is malformed before the keys end).
 pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
@@ -201,5 +183,23 @@ pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
                 s.skip_value()?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nested_values() {
+        let text = "{\n \"A\": [\n  {\"x\": 1},\n  {\"x\": \"a]}\\\"\", \"B\": [5, 6]}\n ]\n}";
+        assert_eq!(locate_json_path(text, "A").map(|l| l.line), Some(2));
+        assert_eq!(
+            locate_json_path(text, "A[0]"),
+            Some(LineCol { line: 3, col: 3 })
+        );
+        assert_eq!(locate_json_path(text, "A[1].B[1]").map(|l| l.line), Some(4));
+        assert_eq!(locate_json_path(text, "A[2]"), None);
+        assert_eq!(locate_json_path(text, "Z"), None);
     }
 }

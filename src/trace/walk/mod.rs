@@ -1050,7 +1050,7 @@ impl<'a> Tracer<'a> {
             .get(id)
             .map(|g| g.prov.clone());
         if outbound {
-            if let IpAddr::V4(_) = st.pkt.src {
+            if st.pkt.src.is_ipv4() {
                 let Some(public) = self.public_ip_of(st.pkt.src) else {
                     return self.deny(
                         st,
