@@ -80,7 +80,10 @@ fn container(cx: &mut Cx<'_>, c: &Node) -> Container {
     for p in cx.seq(c, "ports") {
         let Some(container_port) = cx.port(p, "containerPort") else {
             if p.get("containerPort").is_none() {
-                cx.error("k8s-shape", p, "container port without containerPort", "containerPort: an integer 1-65535");
+                // Tolerated (a misspelled key is an unknown field to the API server): skipped.
+                let d = crate::diag::Diagnostic::warning("k8s-shape", cx.prov(p), "container port without containerPort; ignored")
+                    .expected("containerPort: an integer 1-65535");
+                cx.diags.push(d);
             }
             continue;
         };
