@@ -503,6 +503,17 @@ impl Parser<'_> {
                 let Some(mut o) = self.take_args(n, toks, &mut i) else { return None };
                 o.negated = neg;
                 neg = false;
+                let port_opt = matches!(
+                    o.name.as_str(),
+                    "--dport" | "--sport" | "--destination-port" | "--source-port" | "--tcp-flags" | "--syn"
+                );
+                let owns_ports = |m: &str| matches!(m, "tcp" | "udp" | "sctp" | "udplite" | "dccp");
+                if port_opt && target.is_none() && module.as_ref().is_some_and(|m| !owns_ports(&m.0)) {
+                    // `-m comment --comment x -p udp --dport 53`: the implicit protocol module.
+                    if let Some((m, opts, col)) = module.take() {
+                        ok &= self.push_match(n, &mut rule, &m, opts, col);
+                    }
+                }
                 if let Some((_, opts, _)) = target.as_mut() {
                     opts.push(o);
                 } else if let Some((_, opts, _)) = module.as_mut() {
