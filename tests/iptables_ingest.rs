@@ -2,7 +2,7 @@
 
 use netpath::diag::{Diagnostics, Severity};
 use netpath::ingest::iptables::read;
-use netpath::model::iptables::{IptablesDump, Match, MarkOp, Target};
+use netpath::model::iptables::{IptablesDump, MarkOp, Match, Target};
 use netpath::source::{FileId, Locator};
 use std::path::{Path, PathBuf};
 
@@ -53,15 +53,26 @@ fn every_conformance_dump_parses_in_both_forms() {
         let text = std::fs::read_to_string(f).unwrap();
         let (dump, diags) = parse(f, &text);
         assert!(!diags.has_errors(), "{}: {:?}", f.display(), diags.items);
-        let stem = f.file_name().unwrap().to_str().unwrap().trim_end_matches(".iptables-save");
+        let stem = f
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".iptables-save");
         assert_eq!(dump.node.as_deref(), Some(stem));
         let rules_in_text = text.lines().filter(|l| l.starts_with("-A ")).count();
         assert_eq!(dump.rule_count(), rules_in_text, "{}", f.display());
         total_rules += rules_in_text;
         let nat = dump.table("nat").expect("nat table");
         assert!(dump.table("filter").is_some());
-        if rules_in_text > 0 && !f.ends_with("k8s-v127-nodeport-no-endpoints-reject.iptables-save") {
-            assert!(nat.chain("KUBE-SERVICES").is_some_and(|c| !c.rules.is_empty()), "{}", f.display());
+        if rules_in_text > 0 && !f.ends_with("k8s-v127-nodeport-no-endpoints-reject.iptables-save")
+        {
+            assert!(
+                nat.chain("KUBE-SERVICES")
+                    .is_some_and(|c| !c.rules.is_empty()),
+                "{}",
+                f.display()
+            );
         }
         // Every rule keeps its line, and that line is the rule's text.
         let lines: Vec<&str> = text.lines().collect();
@@ -81,7 +92,10 @@ fn overall_dump_in_detail() {
     let Some(root) = corpus() else { return };
     for (path, form_rendered) in [
         (root.join("k8s-latest-overall.iptables-save"), false),
-        (root.join("rendered/nft/k8s-latest-overall.iptables-save"), true),
+        (
+            root.join("rendered/nft/k8s-latest-overall.iptables-save"),
+            true,
+        ),
     ] {
         let text = std::fs::read_to_string(&path).unwrap();
         let (dump, diags) = parse(&path, &text);
@@ -96,19 +110,32 @@ fn overall_dump_in_detail() {
         let svc = nat.chain("KUBE-SERVICES").unwrap();
         assert_eq!(svc.rules.len(), 10);
         let last = svc.rules.last().unwrap();
-        assert!(matches!(&last.matches[..], [Match::Comment(c), Match::Addrtype { dst_type: Some((false, t)), .. }]
-            if c.starts_with("kubernetes service nodeports;") && t == &["LOCAL"]));
+        assert!(
+            matches!(&last.matches[..], [Match::Comment(c), Match::Addrtype { dst_type: Some((false, t)), .. }]
+            if c.starts_with("kubernetes service nodeports;") && t == &["LOCAL"])
+        );
         assert_eq!(last.jump_chain(), Some("KUBE-NODEPORTS"));
         let first = &svc.rules[0];
         assert_eq!(first.comment(), Some("ns1/svc1:p80 cluster IP"));
-        assert_eq!(first.dst.as_ref().unwrap().net.to_string(), "172.30.0.41/32");
+        assert_eq!(
+            first.dst.as_ref().unwrap().net.to_string(),
+            "172.30.0.41/32"
+        );
         assert_eq!(first.protocol.as_ref().unwrap().protocol, "tcp");
-        assert!(first.matches.iter().any(|m| matches!(m, Match::Ports { dport: Some(p), .. } if p.ranges == [(80, 80)])));
+        assert!(first
+            .matches
+            .iter()
+            .any(|m| matches!(m, Match::Ports { dport: Some(p), .. } if p.ranges == [(80, 80)])));
         // Statistic probabilities.
         let sv4 = nat.chain("KUBE-SVC-4SW47YFZTEDKD3PK").unwrap();
         let prob = sv4.rules.iter().find_map(|r| {
             r.matches.iter().find_map(|m| match m {
-                Match::Statistic { probability, probability_text, mode, .. } => {
+                Match::Statistic {
+                    probability,
+                    probability_text,
+                    mode,
+                    ..
+                } => {
                     assert_eq!(mode, "random");
                     Some((probability.unwrap(), probability_text.clone().unwrap()))
                 }
@@ -117,34 +144,67 @@ fn overall_dump_in_detail() {
         });
         let (p, txt) = prob.unwrap();
         assert!((p - 0.5).abs() < 1e-6);
-        assert_eq!(txt, if form_rendered { "0.50000000000" } else { "0.5000000000" });
+        assert_eq!(
+            txt,
+            if form_rendered {
+                "0.50000000000"
+            } else {
+                "0.5000000000"
+            }
+        );
         // Masquerade mark, both spellings.
         let masq = &nat.chain("KUBE-MARK-MASQ").unwrap().rules[0];
         match &masq.target {
             Some(Target::Mark(MarkOp::Or(0x4000))) => assert!(!form_rendered),
-            Some(Target::Mark(MarkOp::SetXmark { value: 0x4000, mask: 0x4000 })) => assert!(form_rendered),
+            Some(Target::Mark(MarkOp::SetXmark {
+                value: 0x4000,
+                mask: 0x4000,
+            })) => assert!(form_rendered),
             other => panic!("{other:?}"),
         }
         // DNAT, recent, negated source, no-target rule.
         let sep = nat.chain("KUBE-SEP-I77PXRDZVX7PMWMN").unwrap();
-        assert!(matches!(&sep.rules[1].target, Some(Target::Dnat { to_destination: Some(d), .. }) if d == "10.180.0.3:80"));
-        assert!(sep.rules[1].matches.iter().any(|m| matches!(m, Match::Recent { name, .. } if name == "KUBE-SEP-I77PXRDZVX7PMWMN")));
+        assert!(
+            matches!(&sep.rules[1].target, Some(Target::Dnat { to_destination: Some(d), .. }) if d == "10.180.0.3:80")
+        );
+        assert!(sep.rules[1].matches.iter().any(
+            |m| matches!(m, Match::Recent { name, .. } if name == "KUBE-SEP-I77PXRDZVX7PMWMN")
+        ));
         let svc5 = nat.chain("KUBE-SVC-NUKIZ6OKUXPJNT4C").unwrap();
         assert!(svc5.rules[0].src.as_ref().unwrap().negated);
-        assert!(svc5.rules[1].matches.iter().any(|m| matches!(m, Match::Recent { seconds: Some(10800), reap: true, .. })));
+        assert!(svc5.rules[1].matches.iter().any(|m| matches!(
+            m,
+            Match::Recent {
+                seconds: Some(10800),
+                reap: true,
+                ..
+            }
+        )));
         let fw = nat.chain("KUBE-FW-NUKIZ6OKUXPJNT4C").unwrap();
         assert!(fw.rules.last().unwrap().target.is_none());
         let filter = dump.table("filter").unwrap();
         let rej = &filter.chain("KUBE-SERVICES").unwrap().rules[0];
         assert!(matches!(&rej.target, Some(Target::Reject { .. })));
         let post = nat.chain("KUBE-POSTROUTING").unwrap();
-        assert!(matches!(&post.rules[0].matches[..], [Match::Mark { negated: true, value: 0x4000, mask: 0x4000 }]));
-        assert!(matches!(&post.rules[2].target, Some(Target::Masquerade { .. })));
+        assert!(matches!(
+            &post.rules[0].matches[..],
+            [Match::Mark {
+                negated: true,
+                value: 0x4000,
+                mask: 0x4000
+            }]
+        ));
+        assert!(matches!(
+            &post.rules[2].target,
+            Some(Target::Masquerade { .. })
+        ));
         if form_rendered {
             let input = filter.chain("INPUT").unwrap();
             assert_eq!(input.policy.as_deref(), Some("ACCEPT"));
             assert_eq!(input.rules.len(), 4);
-            assert!(matches!(&input.rules[0].matches[0], Match::Conntrack { ctstate: Some((false, s)), .. } if s == &["NEW"]));
+            assert!(
+                matches!(&input.rules[0].matches[0], Match::Conntrack { ctstate: Some((false, s)), .. } if s == &["NEW"])
+            );
         }
     }
 }
@@ -167,22 +227,49 @@ fn node_comment_counters_and_aws_rules() {
 COMMIT\n";
     let (dump, diags) = parse(Path::new("dump.txt"), text);
     assert!(!diags.has_errors(), "{:?}", diags.items);
-    assert_eq!(dump.node.as_deref(), Some("ip-10-0-1-23.us-east-2.compute.internal"));
+    assert_eq!(
+        dump.node.as_deref(),
+        Some("ip-10-0-1-23.us-east-2.compute.internal")
+    );
     let nat = dump.table("nat").unwrap();
     let pre = nat.chain("PREROUTING").unwrap();
     assert_eq!(pre.counters.unwrap().packets, 10);
     assert_eq!(pre.rules[0].counters.unwrap().bytes, 300);
-    assert!(pre.rules[0].in_iface.as_ref().unwrap().name_matches("eni3a"));
-    assert!(matches!(&pre.rules[1].target, Some(Target::Connmark(MarkOp::Other(o))) if o.len() == 3));
+    assert!(pre.rules[0]
+        .in_iface
+        .as_ref()
+        .unwrap()
+        .name_matches("eni3a"));
+    assert!(
+        matches!(&pre.rules[1].target, Some(Target::Connmark(MarkOp::Other(o))) if o.len() == 3)
+    );
     let snat = &nat.chain("AWS-SNAT-CHAIN-0").unwrap().rules[1];
     assert!(snat.out_iface.as_ref().unwrap().negated);
-    assert!(matches!(&snat.target, Some(Target::Snat { to_source: Some(s), random_fully: true, .. }) if s == "10.0.1.23"));
-    assert!(snat.matches.iter().any(|m| matches!(m, Match::Addrtype { dst_type: Some((true, _)), .. })));
+    assert!(
+        matches!(&snat.target, Some(Target::Snat { to_source: Some(s), random_fully: true, .. }) if s == "10.0.1.23")
+    );
+    assert!(snat.matches.iter().any(|m| matches!(
+        m,
+        Match::Addrtype {
+            dst_type: Some((true, _)),
+            ..
+        }
+    )));
     let cm = &nat.chain("AWS-CONNMARK-CHAIN-0").unwrap().rules[0];
-    assert!(matches!(&cm.matches[0], Match::Multiport { dports: Some(p), .. } if p.ranges == [(80, 80), (443, 443), (8000, 8080)]));
-    assert!(matches!(&cm.matches[1], Match::Set { name, flags, .. } if name == "KUBE-CLUSTER-IP" && flags.len() == 2));
+    assert!(
+        matches!(&cm.matches[0], Match::Multiport { dports: Some(p), .. } if p.ranges == [(80, 80), (443, 443), (8000, 8080)])
+    );
+    assert!(
+        matches!(&cm.matches[1], Match::Set { name, flags, .. } if name == "KUBE-CLUSTER-IP" && flags.len() == 2)
+    );
     assert!(matches!(&cm.matches[2], Match::Other { module, .. } if module == "frobnicate"));
-    assert!(matches!(&cm.target, Some(Target::Connmark(MarkOp::SetXmark { value: 0x80, mask: 0x80 }))));
+    assert!(matches!(
+        &cm.target,
+        Some(Target::Connmark(MarkOp::SetXmark {
+            value: 0x80,
+            mask: 0x80
+        }))
+    ));
 }
 
 #[test]
@@ -192,22 +279,37 @@ fn escaped_comment_and_old_style() {
     assert!(!diags.has_errors(), "{:?}", diags.items);
     assert_eq!(dump.node.as_deref(), Some("n1"));
     let f = dump.table("filter").unwrap();
-    assert_eq!(f.chain("INPUT").unwrap().rules[0].comment(), Some("say \"hi\""));
+    assert_eq!(
+        f.chain("INPUT").unwrap().rules[0].comment(),
+        Some("say \"hi\"")
+    );
     let r = &f.chain("X").unwrap().rules[0];
     assert_eq!(r.comment(), Some("unquoted"));
-    assert!(r.matches.iter().any(|m| matches!(m, Match::Ports { module, dport: Some(_), .. } if module == "udp")));
+    assert!(r
+        .matches
+        .iter()
+        .any(|m| matches!(m, Match::Ports { module, dport: Some(_), .. } if module == "udp")));
 }
 
 #[test]
 fn malformed_lines_are_located_errors() {
     let cases: &[(&str, (u32, u32))] = &[
         ("-A KUBE-SERVICES -j ACCEPT\n", (1, 1)),
-        ("*nat\n:A - [0:0]\n-A A -m comment --comment \"open -j ACCEPT\nCOMMIT\n", (3, 27)),
+        (
+            "*nat\n:A - [0:0]\n-A A -m comment --comment \"open -j ACCEPT\nCOMMIT\n",
+            (3, 27),
+        ),
         ("*nat\n:A - [0:0]\n-A A -s 10.0.0.0/8 -j\nCOMMIT\n", (3, 20)),
         ("*nat\n:A - [0:0]\n-A B -j ACCEPT\nCOMMIT\n", (3, 4)),
         ("*nat\n:A - [0:0]\n-A A -j KUBE-MISSING\nCOMMIT\n", (3, 9)),
-        ("*nat\n:A - [0:0]\n-A A -m statistic --mode random --probability\nCOMMIT\n", (3, 33)),
-        ("*nat\n:A - [0:0]\n-A A -s 10.0.0.300 -j ACCEPT\nCOMMIT\n", (3, 9)),
+        (
+            "*nat\n:A - [0:0]\n-A A -m statistic --mode random --probability\nCOMMIT\n",
+            (3, 33),
+        ),
+        (
+            "*nat\n:A - [0:0]\n-A A -s 10.0.0.300 -j ACCEPT\nCOMMIT\n",
+            (3, 9),
+        ),
         ("*nat\n:A - [0:0]\n-A A -j ACCEPT\n", (3, 1)),
     ];
     for (text, want) in cases {
@@ -222,5 +324,8 @@ fn legacy_warning_is_reported() {
     let text = "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
     let (dump, diags) = parse(Path::new("n.iptables-save"), text);
     assert!(dump.legacy_tables_present);
-    assert!(diags.items.iter().any(|d| d.severity == Severity::Warning && d.code == "iptables-incomplete"));
+    assert!(diags
+        .items
+        .iter()
+        .any(|d| d.severity == Severity::Warning && d.code == "iptables-incomplete"));
 }

@@ -9,8 +9,8 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::iptables::{
-    AddrMatch, Chain, Counters, IfaceMatch, IptablesDump, MarkOp, Match, PortMatch, ProtoMatch, RawOption,
-    RecentAction, Rule, Table, Target,
+    AddrMatch, Chain, Counters, IfaceMatch, IptablesDump, MarkOp, Match, PortMatch, ProtoMatch,
+    RawOption, RecentAction, Rule, Table, Target,
 };
 use crate::source::{FileId, Provenance};
 use ipnet::IpNet;
@@ -18,8 +18,24 @@ use std::net::IpAddr;
 use std::path::Path;
 
 /// Parses one `iptables-save` dump; the node is named by a first-line comment or the file name.
-pub fn read(file: FileId, path: &Path, text: &str, diags: &mut Diagnostics) -> Option<IptablesDump> {
-    let mut p = Parser { file, diags, dump: IptablesDump { node: None, file, tables: Vec::new(), legacy_tables_present: false }, current: None, pending: Vec::new() };
+pub fn read(
+    file: FileId,
+    path: &Path,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<IptablesDump> {
+    let mut p = Parser {
+        file,
+        diags,
+        dump: IptablesDump {
+            node: None,
+            file,
+            tables: Vec::new(),
+            legacy_tables_present: false,
+        },
+        current: None,
+        pending: Vec::new(),
+    };
     let mut seen_content = false;
     let mut last_line = 0u32;
     for (i, raw) in text.lines().enumerate() {
@@ -34,7 +50,10 @@ pub fn read(file: FileId, path: &Path, text: &str, diags: &mut Diagnostics) -> O
             let c = comment.trim();
             if !seen_content && p.dump.node.is_none() {
                 let lower = c.to_ascii_lowercase();
-                if let Some(rest) = lower.strip_prefix("node:").or_else(|| lower.strip_prefix("node ")) {
+                if let Some(rest) = lower
+                    .strip_prefix("node:")
+                    .or_else(|| lower.strip_prefix("node "))
+                {
                     let name = c[c.len() - rest.len()..].trim();
                     if !name.is_empty() {
                         p.dump.node = Some(name.to_string());
@@ -58,11 +77,19 @@ pub fn read(file: FileId, path: &Path, text: &str, diags: &mut Diagnostics) -> O
         p.line(line_no, line);
     }
     if let Some(t) = p.current.take() {
-        p.err(last_line.max(1), 1, format!("table {} is not ended by COMMIT", t.name), "COMMIT after the last rule of each table");
+        p.err(
+            last_line.max(1),
+            1,
+            format!("table {} is not ended by COMMIT", t.name),
+            "COMMIT after the last rule of each table",
+        );
         p.finish_table(t);
     }
     if p.dump.node.is_none() {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if let Some(stem) = name.strip_suffix(".iptables-save") {
             if !stem.is_empty() {
                 p.dump.node = Some(stem.to_string());
@@ -137,19 +164,87 @@ fn builtin_chains(table: &str) -> &'static [&'static str] {
 }
 
 const TARGET_EXTENSIONS: &[&str] = &[
-    "ACCEPT", "DROP", "RETURN", "REJECT", "DNAT", "SNAT", "MASQUERADE", "MARK", "CONNMARK", "QUEUE", "NFQUEUE", "LOG",
-    "NFLOG", "ULOG", "REDIRECT", "TPROXY", "CT", "NOTRACK", "TRACE", "CLASSIFY", "DSCP", "TOS", "TCPMSS", "TTL", "HL",
-    "NETMAP", "SET", "CHECKSUM", "AUDIT", "TEE", "IDLETIMER", "LED", "SECMARK", "CONNSECMARK", "SYNPROXY", "CLUSTERIP",
-    "ECN", "HMARK", "RATEEST", "DNPT", "SNPT", "MIRROR",
+    "ACCEPT",
+    "DROP",
+    "RETURN",
+    "REJECT",
+    "DNAT",
+    "SNAT",
+    "MASQUERADE",
+    "MARK",
+    "CONNMARK",
+    "QUEUE",
+    "NFQUEUE",
+    "LOG",
+    "NFLOG",
+    "ULOG",
+    "REDIRECT",
+    "TPROXY",
+    "CT",
+    "NOTRACK",
+    "TRACE",
+    "CLASSIFY",
+    "DSCP",
+    "TOS",
+    "TCPMSS",
+    "TTL",
+    "HL",
+    "NETMAP",
+    "SET",
+    "CHECKSUM",
+    "AUDIT",
+    "TEE",
+    "IDLETIMER",
+    "LED",
+    "SECMARK",
+    "CONNSECMARK",
+    "SYNPROXY",
+    "CLUSTERIP",
+    "ECN",
+    "HMARK",
+    "RATEEST",
+    "DNPT",
+    "SNPT",
+    "MIRROR",
 ];
 
 /// Options that take no argument.
 const FLAGS: &[&str] = &[
-    "--set", "--rcheck", "--update", "--remove", "--reap", "--rsource", "--rdest", "--limit-iface-in",
-    "--limit-iface-out", "--random", "--random-fully", "--persistent", "--syn", "--physdev-is-in", "--physdev-is-out",
-    "--physdev-is-bridged", "--restore-mark", "--save-mark", "--log-uid", "--notrack", "--checksum-fill",
-    "--log-tcp-sequence", "--log-tcp-options", "--log-ip-options", "--log-macdecode", "--return-nomatch",
-    "--ipv4", "--ipv6", "-4", "-6", "--fragment", "--udp-encap", "--ct-clear", "--zone-orig", "--zone-reply",
+    "--set",
+    "--rcheck",
+    "--update",
+    "--remove",
+    "--reap",
+    "--rsource",
+    "--rdest",
+    "--limit-iface-in",
+    "--limit-iface-out",
+    "--random",
+    "--random-fully",
+    "--persistent",
+    "--syn",
+    "--physdev-is-in",
+    "--physdev-is-out",
+    "--physdev-is-bridged",
+    "--restore-mark",
+    "--save-mark",
+    "--log-uid",
+    "--notrack",
+    "--checksum-fill",
+    "--log-tcp-sequence",
+    "--log-tcp-options",
+    "--log-ip-options",
+    "--log-macdecode",
+    "--return-nomatch",
+    "--ipv4",
+    "--ipv6",
+    "-4",
+    "-6",
+    "--fragment",
+    "--udp-encap",
+    "--ct-clear",
+    "--zone-orig",
+    "--zone-reply",
 ];
 
 /// Options that take two arguments.
@@ -157,12 +252,51 @@ const TWO_ARGS: &[&str] = &["--match-set", "--tcp-flags", "--set-counters"];
 
 /// Options known to take exactly one argument (even one that starts with `-`).
 const ONE_ARG: &[&str] = &[
-    "--comment", "--dport", "--sport", "--destination-port", "--source-port", "--dports", "--sports", "--ports",
-    "--destination-ports", "--source-ports", "--src-type", "--dst-type", "--mode", "--probability", "--every",
-    "--packet", "--name", "--seconds", "--hitcount", "--mask", "--mark", "--ctstate", "--state", "--nfacct-name",
-    "--to-destination", "--to-source", "--to-ports", "--reject-with", "--set-xmark", "--set-mark", "--or-mark",
-    "--xor-mark", "--and-mark", "--nfmask", "--ctmask", "--log-prefix", "--log-level", "--physdev-in",
-    "--physdev-out", "--ctstatus", "--ctproto", "--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst",
+    "--comment",
+    "--dport",
+    "--sport",
+    "--destination-port",
+    "--source-port",
+    "--dports",
+    "--sports",
+    "--ports",
+    "--destination-ports",
+    "--source-ports",
+    "--src-type",
+    "--dst-type",
+    "--mode",
+    "--probability",
+    "--every",
+    "--packet",
+    "--name",
+    "--seconds",
+    "--hitcount",
+    "--mask",
+    "--mark",
+    "--ctstate",
+    "--state",
+    "--nfacct-name",
+    "--to-destination",
+    "--to-source",
+    "--to-ports",
+    "--reject-with",
+    "--set-xmark",
+    "--set-mark",
+    "--or-mark",
+    "--xor-mark",
+    "--and-mark",
+    "--nfmask",
+    "--ctmask",
+    "--log-prefix",
+    "--log-level",
+    "--physdev-in",
+    "--physdev-out",
+    "--ctstatus",
+    "--ctproto",
+    "--ctorigsrc",
+    "--ctorigdst",
+    "--ctreplsrc",
+    "--ctrepldst",
 ];
 
 struct Parser<'a> {
@@ -176,7 +310,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&mut self, line: u32, col: u32, msg: impl Into<String>, expected: &str) {
-        self.diags.push(Diagnostic::error("iptables-syntax", Provenance::at(self.file, line, col), msg).expected(expected));
+        self.diags.push(
+            Diagnostic::error("iptables-syntax", Provenance::at(self.file, line, col), msg)
+                .expected(expected),
+        );
     }
 
     fn finish_table(&mut self, t: Table) {
@@ -198,20 +335,39 @@ impl Parser<'_> {
         let indent = (line.len() - trimmed.len()) as u32;
         if let Some(name) = trimmed.strip_prefix('*') {
             if let Some(t) = self.current.take() {
-                self.err(n, 1, format!("table {} is not ended by COMMIT before *{name}", t.name), "COMMIT before the next table");
+                self.err(
+                    n,
+                    1,
+                    format!("table {} is not ended by COMMIT before *{name}", t.name),
+                    "COMMIT before the next table",
+                );
                 self.finish_table(t);
             }
             let name = name.trim();
             if name.is_empty() || name.contains(char::is_whitespace) {
-                self.err(n, 1, "malformed table header", "*nat, *filter, *mangle, *raw or *security");
+                self.err(
+                    n,
+                    1,
+                    "malformed table header",
+                    "*nat, *filter, *mangle, *raw or *security",
+                );
             }
-            self.current = Some(Table { name: name.to_string(), line: n, chains: Default::default() });
+            self.current = Some(Table {
+                name: name.to_string(),
+                line: n,
+                chains: Default::default(),
+            });
             return;
         }
         if trimmed == "COMMIT" {
             match self.current.take() {
                 Some(t) => self.finish_table(t),
-                None => self.err(n, indent + 1, "COMMIT outside a table", "a `*table` line before COMMIT"),
+                None => self.err(
+                    n,
+                    indent + 1,
+                    "COMMIT outside a table",
+                    "a `*table` line before COMMIT",
+                ),
             }
             return;
         }
@@ -222,9 +378,20 @@ impl Parser<'_> {
                 return;
             }
         };
-        let toks: Vec<Tok> = toks.into_iter().map(|t| Tok { col: t.col + indent, ..t }).collect();
+        let toks: Vec<Tok> = toks
+            .into_iter()
+            .map(|t| Tok {
+                col: t.col + indent,
+                ..t
+            })
+            .collect();
         if self.current.is_none() {
-            self.err(n, indent + 1, "rule or chain outside a table", "a `*table` line (e.g. *nat) before rules");
+            self.err(
+                n,
+                indent + 1,
+                "rule or chain outside a table",
+                "a `*table` line (e.g. *nat) before rules",
+            );
             return;
         }
         if let Some(first) = toks.first() {
@@ -237,7 +404,12 @@ impl Parser<'_> {
             Some(t) if t.text.starts_with('[') && !t.quoted => match parse_counters(&t.text) {
                 Some(c) => (Some(c), &toks[1..]),
                 None => {
-                    self.err(n, t.col, format!("malformed counters {:?}", t.text), "[packets:bytes]");
+                    self.err(
+                        n,
+                        t.col,
+                        format!("malformed counters {:?}", t.text),
+                        "[packets:bytes]",
+                    );
                     return;
                 }
             },
@@ -283,7 +455,12 @@ impl Parser<'_> {
         match next {
             Some(t) => Some(t.text.clone()),
             None => {
-                self.err(n, opt.col, format!("option {} without argument", opt.text), "an argument after the option");
+                self.err(
+                    n,
+                    opt.col,
+                    format!("option {} without argument", opt.text),
+                    "an argument after the option",
+                );
                 None
             }
         }
@@ -291,19 +468,38 @@ impl Parser<'_> {
 
     fn declare(&mut self, n: u32, name: &str, rest: &[Tok]) {
         if name.is_empty() {
-            self.err(n, 1, "chain declaration without a name", ":CHAIN POLICY [packets:bytes]");
+            self.err(
+                n,
+                1,
+                "chain declaration without a name",
+                ":CHAIN POLICY [packets:bytes]",
+            );
             return;
         }
         let policy = rest.first().map(|t| t.text.clone()).filter(|p| p != "-");
         let counters = rest.get(1).and_then(|t| parse_counters(&t.text));
         if let Some(t) = self.current.as_mut() {
-            t.chains.insert(name.to_string(), Chain { name: name.to_string(), policy, counters, line: n, rules: Vec::new() });
+            t.chains.insert(
+                name.to_string(),
+                Chain {
+                    name: name.to_string(),
+                    policy,
+                    counters,
+                    line: n,
+                    rules: Vec::new(),
+                },
+            );
         }
     }
 
     fn rule(&mut self, n: u32, text: &str, counters: Option<Counters>, cmd: &Tok, toks: &[Tok]) {
         let Some(chain_tok) = toks.first() else {
-            self.err(n, cmd.col, format!("{} without a chain name", cmd.text), "-A CHAIN followed by the rule");
+            self.err(
+                n,
+                cmd.col,
+                format!("{} without a chain name", cmd.text),
+                "-A CHAIN followed by the rule",
+            );
             return;
         };
         let chain = chain_tok.text.clone();
@@ -317,12 +513,21 @@ impl Parser<'_> {
                 insert_at = Some(0);
             }
         }
-        let Some(table) = self.current.as_ref() else { return };
+        let Some(table) = self.current.as_ref() else {
+            return;
+        };
         let table_name = table.name.clone();
         if !table.chains.contains_key(&chain) {
             if builtin_chains(&table_name).contains(&chain.as_str()) {
                 if let Some(t) = self.current.as_mut() {
-                    t.chains.insert(chain.clone(), Chain { name: chain.clone(), policy: Some("ACCEPT".into()), ..Default::default() });
+                    t.chains.insert(
+                        chain.clone(),
+                        Chain {
+                            name: chain.clone(),
+                            policy: Some("ACCEPT".into()),
+                            ..Default::default()
+                        },
+                    );
                 }
             } else {
                 self.err(
@@ -334,7 +539,9 @@ impl Parser<'_> {
                 return;
             }
         }
-        let Some(rule) = self.parse_rule(n, text, counters, toks) else { return };
+        let Some(rule) = self.parse_rule(n, text, counters, toks) else {
+            return;
+        };
         if let Some(t) = self.current.as_mut() {
             if let Some(c) = t.chains.get_mut(&chain) {
                 match insert_at {
@@ -364,12 +571,21 @@ impl Parser<'_> {
             Some(k) => {
                 for _ in 0..k {
                     match toks.get(*i) {
-                        Some(t) if t.quoted || !(t.text.starts_with("--") || t.text == "!") || name == "--comment" => {
+                        Some(t)
+                            if t.quoted
+                                || !(t.text.starts_with("--") || t.text == "!")
+                                || name == "--comment" =>
+                        {
                             args.push(t.text.clone());
                             *i += 1;
                         }
                         _ => {
-                            self.err(n, opt.col, format!("option {name} without argument"), "an argument after the option");
+                            self.err(
+                                n,
+                                opt.col,
+                                format!("option {name} without argument"),
+                                "an argument after the option",
+                            );
                             return None;
                         }
                     }
@@ -385,10 +601,20 @@ impl Parser<'_> {
                 }
             }
         }
-        Some(RawOption { negated: false, name, args })
+        Some(RawOption {
+            negated: false,
+            name,
+            args,
+        })
     }
 
-    fn parse_rule(&mut self, n: u32, text: &str, counters: Option<Counters>, toks: &[Tok]) -> Option<Rule> {
+    fn parse_rule(
+        &mut self,
+        n: u32,
+        text: &str,
+        counters: Option<Counters>,
+        toks: &[Tok],
+    ) -> Option<Rule> {
         let mut rule = Rule {
             line: n,
             text: text.trim_end().to_string(),
@@ -450,28 +676,57 @@ impl Parser<'_> {
                     neg = false;
                     continue;
                 }
-                let Some(arg) = toks.get(i).filter(|a| a.quoted || !a.text.starts_with('-') || opt.text == "-c") else {
-                    self.err(n, opt.col, format!("option {} without argument", opt.text), "an argument after the option");
+                let Some(arg) = toks
+                    .get(i)
+                    .filter(|a| a.quoted || !a.text.starts_with('-') || opt.text == "-c")
+                else {
+                    self.err(
+                        n,
+                        opt.col,
+                        format!("option {} without argument", opt.text),
+                        "an argument after the option",
+                    );
                     return None;
                 };
                 i += 1;
                 match opt.text.as_str() {
                     "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
                         let Some(net) = parse_net(&arg.text) else {
-                            self.err(n, arg.col, format!("{:?} is not an address or CIDR", arg.text), "an IP address or CIDR");
+                            self.err(
+                                n,
+                                arg.col,
+                                format!("{:?} is not an address or CIDR", arg.text),
+                                "an IP address or CIDR",
+                            );
                             return None;
                         };
                         let m = Some(AddrMatch { negated: neg, net });
-                        if opt.text.starts_with("-s") || opt.text == "--source" || opt.text == "--src" {
+                        if opt.text.starts_with("-s")
+                            || opt.text == "--source"
+                            || opt.text == "--src"
+                        {
                             rule.src = m;
                         } else {
                             rule.dst = m;
                         }
                     }
-                    "-i" | "--in-interface" => rule.in_iface = Some(IfaceMatch { negated: neg, name: arg.text.clone() }),
-                    "-o" | "--out-interface" => rule.out_iface = Some(IfaceMatch { negated: neg, name: arg.text.clone() }),
+                    "-i" | "--in-interface" => {
+                        rule.in_iface = Some(IfaceMatch {
+                            negated: neg,
+                            name: arg.text.clone(),
+                        })
+                    }
+                    "-o" | "--out-interface" => {
+                        rule.out_iface = Some(IfaceMatch {
+                            negated: neg,
+                            name: arg.text.clone(),
+                        })
+                    }
                     "-p" | "--protocol" => {
-                        rule.protocol = Some(ProtoMatch { negated: neg, protocol: arg.text.to_ascii_lowercase() })
+                        rule.protocol = Some(ProtoMatch {
+                            negated: neg,
+                            protocol: arg.text.to_ascii_lowercase(),
+                        })
                     }
                     "-c" | "--set-counters" => {
                         let bytes = toks.get(i).map(|b| b.text.clone()).unwrap_or_default();
@@ -500,15 +755,23 @@ impl Parser<'_> {
                 continue;
             }
             if t.text.starts_with('-') && !t.quoted {
-                let Some(mut o) = self.take_args(n, toks, &mut i) else { return None };
+                let mut o = self.take_args(n, toks, &mut i)?;
                 o.negated = neg;
                 neg = false;
                 let port_opt = matches!(
                     o.name.as_str(),
-                    "--dport" | "--sport" | "--destination-port" | "--source-port" | "--tcp-flags" | "--syn"
+                    "--dport"
+                        | "--sport"
+                        | "--destination-port"
+                        | "--source-port"
+                        | "--tcp-flags"
+                        | "--syn"
                 );
                 let owns_ports = |m: &str| matches!(m, "tcp" | "udp" | "sctp" | "udplite" | "dccp");
-                if port_opt && target.is_none() && module.as_ref().is_some_and(|m| !owns_ports(&m.0)) {
+                if port_opt
+                    && target.is_none()
+                    && module.as_ref().is_some_and(|m| !owns_ports(&m.0))
+                {
                     // `-m comment --comment x -p udp --dport 53`: the implicit protocol module.
                     if let Some((m, opts, col)) = module.take() {
                         ok &= self.push_match(n, &mut rule, &m, opts, col);
@@ -518,16 +781,30 @@ impl Parser<'_> {
                     opts.push(o);
                 } else if let Some((_, opts, _)) = module.as_mut() {
                     opts.push(o);
-                } else if let Some(p) = rule.protocol.as_ref().filter(|p| matches!(p.protocol.as_str(), "tcp" | "udp" | "sctp")) {
+                } else if let Some(p) = rule
+                    .protocol
+                    .as_ref()
+                    .filter(|p| matches!(p.protocol.as_str(), "tcp" | "udp" | "sctp"))
+                {
                     // Implicit protocol module (`-p tcp --dport 80`).
                     module = Some((p.protocol.clone(), vec![o], t.col));
                 } else {
-                    self.err(n, t.col, format!("option {} outside any match module", t.text), "-m MODULE before module options");
+                    self.err(
+                        n,
+                        t.col,
+                        format!("option {} outside any match module", t.text),
+                        "-m MODULE before module options",
+                    );
                     return None;
                 }
                 continue;
             }
-            self.err(n, t.col, format!("unexpected argument {:?}", t.text), "an option starting with -");
+            self.err(
+                n,
+                t.col,
+                format!("unexpected argument {:?}", t.text),
+                "an option starting with -",
+            );
             return None;
         }
         if let Some((m, opts, col)) = module.take() {
@@ -544,19 +821,39 @@ impl Parser<'_> {
         false
     }
 
-    fn push_match(&mut self, n: u32, rule: &mut Rule, module: &str, opts: Vec<RawOption>, col: u32) -> bool {
+    fn push_match(
+        &mut self,
+        n: u32,
+        rule: &mut Rule,
+        module: &str,
+        opts: Vec<RawOption>,
+        col: u32,
+    ) -> bool {
         let one = |o: &RawOption| o.args.first().cloned().unwrap_or_default();
         let m = match module {
-            "comment" => Match::Comment(opts.iter().find(|o| o.name == "--comment").map(one).unwrap_or_default()),
+            "comment" => Match::Comment(
+                opts.iter()
+                    .find(|o| o.name == "--comment")
+                    .map(one)
+                    .unwrap_or_default(),
+            ),
             "tcp" | "udp" | "sctp" => {
                 let (mut dport, mut sport, mut other) = (None, None, Vec::new());
                 for o in opts {
                     match o.name.as_str() {
                         "--dport" | "--destination-port" | "--sport" | "--source-port" => {
                             let Some(r) = parse_port_range(&one(&o)) else {
-                                return self.bad(n, col, format!("{} {:?} is not a port or range", o.name, one(&o)), "a port 0-65535 or a range a:b");
+                                return self.bad(
+                                    n,
+                                    col,
+                                    format!("{} {:?} is not a port or range", o.name, one(&o)),
+                                    "a port 0-65535 or a range a:b",
+                                );
                             };
-                            let pm = Some(PortMatch { negated: o.negated, ranges: vec![r] });
+                            let pm = Some(PortMatch {
+                                negated: o.negated,
+                                ranges: vec![r],
+                            });
                             if matches!(o.name.as_str(), "--dport" | "--destination-port") {
                                 dport = pm;
                             } else {
@@ -566,24 +863,42 @@ impl Parser<'_> {
                         _ => other.push(o),
                     }
                 }
-                Match::Ports { module: module.to_string(), dport, sport, other }
+                Match::Ports {
+                    module: module.to_string(),
+                    dport,
+                    sport,
+                    other,
+                }
             }
             "multiport" => {
                 let (mut dports, mut sports, mut ports) = (None, None, None);
                 for o in opts {
                     let list = one(&o);
-                    let ranges: Option<Vec<(u16, u16)>> = list.split(',').map(parse_port_range).collect();
+                    let ranges: Option<Vec<(u16, u16)>> =
+                        list.split(',').map(parse_port_range).collect();
                     let Some(ranges) = ranges else {
-                        return self.bad(n, col, format!("{} {list:?} is not a port list", o.name), "comma-separated ports or ranges a:b");
+                        return self.bad(
+                            n,
+                            col,
+                            format!("{} {list:?} is not a port list", o.name),
+                            "comma-separated ports or ranges a:b",
+                        );
                     };
-                    let pm = Some(PortMatch { negated: o.negated, ranges });
+                    let pm = Some(PortMatch {
+                        negated: o.negated,
+                        ranges,
+                    });
                     match o.name.as_str() {
                         "--dports" | "--destination-ports" => dports = pm,
                         "--sports" | "--source-ports" => sports = pm,
                         _ => ports = pm,
                     }
                 }
-                Match::Multiport { dports, sports, ports }
+                Match::Multiport {
+                    dports,
+                    sports,
+                    ports,
+                }
             }
             "addrtype" => {
                 let mut m = (None, None, false, false);
@@ -597,7 +912,12 @@ impl Parser<'_> {
                         _ => {}
                     }
                 }
-                Match::Addrtype { src_type: m.0, dst_type: m.1, limit_iface_in: m.2, limit_iface_out: m.3 }
+                Match::Addrtype {
+                    src_type: m.0,
+                    dst_type: m.1,
+                    limit_iface_in: m.2,
+                    limit_iface_out: m.3,
+                }
             }
             "statistic" => {
                 let (mut mode, mut probability, mut text, mut every, mut packet, mut negated) =
@@ -610,7 +930,14 @@ impl Parser<'_> {
                             let s = one(&o);
                             match s.parse::<f64>() {
                                 Ok(p) if (0.0..=1.0).contains(&p) => probability = Some(p),
-                                _ => return self.bad(n, col, format!("probability {s:?} is not a number 0-1"), "--probability 0.5"),
+                                _ => {
+                                    return self.bad(
+                                        n,
+                                        col,
+                                        format!("probability {s:?} is not a number 0-1"),
+                                        "--probability 0.5",
+                                    )
+                                }
                             }
                             text = Some(s);
                         }
@@ -619,7 +946,14 @@ impl Parser<'_> {
                         _ => {}
                     }
                 }
-                Match::Statistic { mode, probability, probability_text: text, every, packet, negated }
+                Match::Statistic {
+                    mode,
+                    probability,
+                    probability_text: text,
+                    every,
+                    packet,
+                    negated,
+                }
             }
             "recent" => {
                 let mut m = Match::Recent {
@@ -632,7 +966,17 @@ impl Parser<'_> {
                     rdest: false,
                     mask: None,
                 };
-                if let Match::Recent { name, action, negated, seconds, hitcount, reap, rdest, mask } = &mut m {
+                if let Match::Recent {
+                    name,
+                    action,
+                    negated,
+                    seconds,
+                    hitcount,
+                    reap,
+                    rdest,
+                    mask,
+                } = &mut m
+                {
                     for o in opts {
                         match o.name.as_str() {
                             "--name" => *name = one(&o),
@@ -659,19 +1003,34 @@ impl Parser<'_> {
             }
             "mark" => {
                 let Some(o) = opts.iter().find(|o| o.name == "--mark") else {
-                    return self.bad(n, col, "-m mark without --mark".into(), "--mark VALUE[/MASK]");
+                    return self.bad(
+                        n,
+                        col,
+                        "-m mark without --mark".into(),
+                        "--mark VALUE[/MASK]",
+                    );
                 };
                 let Some((value, mask)) = parse_mark(&one(o)) else {
-                    return self.bad(n, col, format!("mark {:?} is not VALUE[/MASK]", one(o)), "--mark 0x4000/0x4000");
+                    return self.bad(
+                        n,
+                        col,
+                        format!("mark {:?} is not VALUE[/MASK]", one(o)),
+                        "--mark 0x4000/0x4000",
+                    );
                 };
-                Match::Mark { negated: o.negated, value, mask }
+                Match::Mark {
+                    negated: o.negated,
+                    value,
+                    mask,
+                }
             }
             "conntrack" => {
                 let mut ctstate = None;
                 let mut other = Vec::new();
                 for o in opts {
                     if o.name == "--ctstate" {
-                        ctstate = Some((o.negated, one(&o).split(',').map(str::to_string).collect()));
+                        ctstate =
+                            Some((o.negated, one(&o).split(',').map(str::to_string).collect()));
                     } else {
                         other.push(o);
                     }
@@ -682,7 +1041,9 @@ impl Parser<'_> {
                 let o = opts.iter().find(|o| o.name == "--state");
                 Match::State {
                     negated: o.is_some_and(|o| o.negated),
-                    states: o.map(|o| one(o).split(',').map(str::to_string).collect()).unwrap_or_default(),
+                    states: o
+                        .map(|o| one(o).split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
                 }
             }
             "set" => {
@@ -691,48 +1052,86 @@ impl Parser<'_> {
                     if o.name == "--match-set" {
                         m.0 = o.negated;
                         m.1 = o.args.first().cloned().unwrap_or_default();
-                        m.2 = o.args.get(1).map(|f| f.split(',').map(str::to_string).collect()).unwrap_or_default();
+                        m.2 = o
+                            .args
+                            .get(1)
+                            .map(|f| f.split(',').map(str::to_string).collect())
+                            .unwrap_or_default();
                     } else {
                         m.3.push(o);
                     }
                 }
-                Match::Set { negated: m.0, name: m.1, flags: m.2, other: m.3 }
+                Match::Set {
+                    negated: m.0,
+                    name: m.1,
+                    flags: m.2,
+                    other: m.3,
+                }
             }
             "physdev" => Match::Physdev(opts),
-            "nfacct" => Match::Nfacct(opts.iter().find(|o| o.name == "--nfacct-name").map(one).unwrap_or_default()),
-            _ => Match::Other { module: module.to_string(), options: opts },
+            "nfacct" => Match::Nfacct(
+                opts.iter()
+                    .find(|o| o.name == "--nfacct-name")
+                    .map(one)
+                    .unwrap_or_default(),
+            ),
+            _ => Match::Other {
+                module: module.to_string(),
+                options: opts,
+            },
         };
         rule.matches.push(m);
         true
     }
 
     fn make_target(&mut self, n: u32, name: &str, opts: Vec<RawOption>, col: u32) -> Target {
-        let declared = self.current.as_ref().is_some_and(|t| t.chains.contains_key(name));
+        let declared = self
+            .current
+            .as_ref()
+            .is_some_and(|t| t.chains.contains_key(name));
         if declared || !TARGET_EXTENSIONS.contains(&name) {
             if !declared {
                 self.pending.push((name.to_string(), n, col));
             }
             return Target::Chain(name.to_string());
         }
-        let one = |k: &str| opts.iter().find(|o| o.name == k).and_then(|o| o.args.first().cloned());
+        let one = |k: &str| {
+            opts.iter()
+                .find(|o| o.name == k)
+                .and_then(|o| o.args.first().cloned())
+        };
         let has = |k: &str| opts.iter().any(|o| o.name == k);
         match name {
             "ACCEPT" => Target::Accept,
             "DROP" => Target::Drop,
             "RETURN" => Target::Return,
-            "REJECT" => Target::Reject { with: one("--reject-with") },
+            "REJECT" => Target::Reject {
+                with: one("--reject-with"),
+            },
             "DNAT" => Target::Dnat {
                 to_destination: one("--to-destination"),
-                other: opts.iter().filter(|o| o.name != "--to-destination").cloned().collect(),
+                other: opts
+                    .iter()
+                    .filter(|o| o.name != "--to-destination")
+                    .cloned()
+                    .collect(),
             },
             "SNAT" => Target::Snat {
                 to_source: one("--to-source"),
                 random_fully: has("--random-fully"),
-                other: opts.iter().filter(|o| o.name != "--to-source" && o.name != "--random-fully").cloned().collect(),
+                other: opts
+                    .iter()
+                    .filter(|o| o.name != "--to-source" && o.name != "--random-fully")
+                    .cloned()
+                    .collect(),
             },
             "MASQUERADE" => Target::Masquerade {
                 random_fully: has("--random-fully"),
-                other: opts.iter().filter(|o| o.name != "--random-fully").cloned().collect(),
+                other: opts
+                    .iter()
+                    .filter(|o| o.name != "--random-fully")
+                    .cloned()
+                    .collect(),
             },
             "MARK" | "CONNMARK" => {
                 let op = self.mark_op(n, col, &opts);
@@ -742,7 +1141,10 @@ impl Parser<'_> {
                     Target::Connmark(op)
                 }
             }
-            _ => Target::Other { name: name.to_string(), options: opts },
+            _ => Target::Other {
+                name: name.to_string(),
+                options: opts,
+            },
         }
     }
 
@@ -757,8 +1159,16 @@ impl Parser<'_> {
                 ("--or-mark", Some((v, _))) => Some(MarkOp::Or(v)),
                 ("--xor-mark", Some((v, _))) => Some(MarkOp::Xor(v)),
                 ("--and-mark", Some((v, _))) => Some(MarkOp::And(v)),
-                ("--set-xmark" | "--set-mark" | "--or-mark" | "--xor-mark" | "--and-mark", None) => {
-                    self.err(n, col, format!("{} {arg:?} is not VALUE[/MASK]", o.name), "a mark such as 0x4000/0x4000");
+                (
+                    "--set-xmark" | "--set-mark" | "--or-mark" | "--xor-mark" | "--and-mark",
+                    None,
+                ) => {
+                    self.err(
+                        n,
+                        col,
+                        format!("{} {arg:?} is not VALUE[/MASK]", o.name),
+                        "a mark such as 0x4000/0x4000",
+                    );
                     None
                 }
                 _ => None,
@@ -774,7 +1184,10 @@ impl Parser<'_> {
 fn parse_counters(s: &str) -> Option<Counters> {
     let inner = s.strip_prefix('[')?.strip_suffix(']')?;
     let (p, b) = inner.split_once(':')?;
-    Some(Counters { packets: p.parse().ok()?, bytes: b.parse().ok()? })
+    Some(Counters {
+        packets: p.parse().ok()?,
+        bytes: b.parse().ok()?,
+    })
 }
 
 fn parse_net(s: &str) -> Option<IpNet> {
@@ -792,7 +1205,9 @@ fn parse_net(s: &str) -> Option<IpNet> {
     if bits.leading_ones() + bits.trailing_zeros() != 32 {
         return None;
     }
-    ipnet::Ipv4Net::new(ip, bits.leading_ones() as u8).ok().map(IpNet::V4)
+    ipnet::Ipv4Net::new(ip, bits.leading_ones() as u8)
+        .ok()
+        .map(IpNet::V4)
 }
 
 fn parse_port_range(s: &str) -> Option<(u16, u16)> {

@@ -114,7 +114,9 @@ impl ClusterObjects {
 
     /// The DaemonSet `kube-system/<name>` (e.g. `aws-node`, `calico-node`), if present.
     pub fn daemon_set(&self, namespace: &str, name: &str) -> Option<&Workload> {
-        self.daemon_sets.iter().find(|d| d.meta.name == name && d.meta.namespace_or_default() == namespace)
+        self.daemon_sets
+            .iter()
+            .find(|d| d.meta.name == name && d.meta.namespace_or_default() == namespace)
     }
 }
 
@@ -227,7 +229,9 @@ impl LabelSelector {
     }
     /// Kubernetes label-selector semantics.
     pub fn matches(&self, labels: &StringMap) -> bool {
-        self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
             && self.match_expressions.iter().all(|r| r.matches(labels))
     }
 }
@@ -294,7 +298,10 @@ pub struct Node {
 impl Node {
     /// The first `InternalIP`.
     pub fn internal_ip(&self) -> Option<IpAddr> {
-        self.addresses.iter().filter(|a| a.kind == NodeAddressType::InternalIp).find_map(|a| a.ip)
+        self.addresses
+            .iter()
+            .filter(|a| a.kind == NodeAddressType::InternalIp)
+            .find_map(|a| a.ip)
     }
 }
 
@@ -353,7 +360,10 @@ pub struct PodSpec {
 impl PodSpec {
     /// True when a container (or init container) named `istio-proxy` is present.
     pub fn has_istio_proxy(&self) -> bool {
-        self.containers.iter().chain(&self.init_containers).any(|c| c.name == "istio-proxy")
+        self.containers
+            .iter()
+            .chain(&self.init_containers)
+            .any(|c| c.name == "istio-proxy")
     }
     /// The value of env var `name` in the first container that sets it literally.
     pub fn env_value(&self, name: &str) -> Option<&str> {
@@ -551,7 +561,10 @@ pub struct Service {
 impl Service {
     /// `service.beta.kubernetes.io/aws-load-balancer-nlb-target-type` (`ip` or `instance`).
     pub fn nlb_target_type(&self) -> Option<&str> {
-        self.meta.annotations.get("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type").map(String::as_str)
+        self.meta
+            .annotations
+            .get("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type")
+            .map(String::as_str)
     }
 }
 

@@ -34,7 +34,11 @@ impl IptablesDump {
     }
     /// Total number of rules in all tables.
     pub fn rule_count(&self) -> usize {
-        self.tables.iter().flat_map(|t| t.chains.values()).map(|c| c.rules.len()).sum()
+        self.tables
+            .iter()
+            .flat_map(|t| t.chains.values())
+            .map(|c| c.rules.len())
+            .sum()
     }
 }
 

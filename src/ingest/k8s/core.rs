@@ -3,10 +3,10 @@
 use super::cx::Cx;
 use super::tree::{Node, Val};
 use crate::model::cluster::{
-    AwsInstanceRef, ClusterObjects, Container, ContainerPort, EndpointAddress, EndpointPort, EndpointSlice,
-    EndpointSubset, Endpoints, EnvVar, LabelSelector, LoadBalancerIngress, Namespace, Node as K8sNode, NodeAddress,
-    NodeAddressType, ObjectMeta, Pod, PodSpec, Service, ServicePort, ServiceType, SliceEndpoint, TrafficPolicy,
-    Workload, WorkloadKind,
+    AwsInstanceRef, ClusterObjects, Container, ContainerPort, EndpointAddress, EndpointPort,
+    EndpointSlice, EndpointSubset, Endpoints, EnvVar, LabelSelector, LoadBalancerIngress,
+    Namespace, Node as K8sNode, NodeAddress, NodeAddressType, ObjectMeta, Pod, PodSpec, Service,
+    ServicePort, ServiceType, SliceEndpoint, TrafficPolicy, Workload, WorkloadKind,
 };
 use ipnet::IpNet;
 
@@ -15,7 +15,12 @@ fn empty() -> Node {
 }
 
 /// `v1 Namespace`.
-pub(super) fn namespace(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn namespace(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "Namespace");
     out.namespaces.push(Namespace { meta: meta.clone() });
     Some(meta)
@@ -24,17 +29,28 @@ pub(super) fn namespace(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut Cluste
 /// Parses `aws:///us-east-2a/i-0abc` into zone and instance id.
 pub(crate) fn parse_provider_id(id: &str) -> Option<AwsInstanceRef> {
     let rest = id.strip_prefix("aws://")?;
-    let mut parts = rest.trim_start_matches('/').split('/').filter(|p| !p.is_empty());
+    let mut parts = rest
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty());
     let az = parts.next()?;
     let instance = parts.next()?;
     if !instance.starts_with("i-") {
         return None;
     }
-    Some(AwsInstanceRef { availability_zone: az.to_string(), instance_id: instance.to_string() })
+    Some(AwsInstanceRef {
+        availability_zone: az.to_string(),
+        instance_id: instance.to_string(),
+    })
 }
 
 /// `v1 Node`.
-pub(super) fn node(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn node(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "Node");
     let e = empty();
     let spec = cx.obj(doc, "spec").unwrap_or(&e);
@@ -44,7 +60,12 @@ pub(super) fn node(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObje
     if let (Some(p), None) = (&provider_id, &aws_instance) {
         if p.starts_with("aws://") {
             if let Some(n) = spec.get("providerID") {
-                cx.error("k8s-shape", n, format!("providerID {p:?} does not name an EC2 instance"), "providerID: aws:///<zone>/<instance-id>");
+                cx.error(
+                    "k8s-shape",
+                    n,
+                    format!("providerID {p:?} does not name an EC2 instance"),
+                    "providerID: aws:///<zone>/<instance-id>",
+                );
             }
         }
     }
@@ -71,7 +92,13 @@ pub(super) fn node(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObje
         };
         addresses.push(NodeAddress { kind, address, ip });
     }
-    out.nodes.push(K8sNode { meta: meta.clone(), addresses, provider_id, aws_instance, pod_cidrs });
+    out.nodes.push(K8sNode {
+        meta: meta.clone(),
+        addresses,
+        provider_id,
+        aws_instance,
+        pod_cidrs,
+    });
     Some(meta)
 }
 
@@ -81,8 +108,12 @@ fn container(cx: &mut Cx<'_>, c: &Node) -> Container {
         let Some(container_port) = cx.port(p, "containerPort") else {
             if p.get("containerPort").is_none() {
                 // Tolerated (a misspelled key is an unknown field to the API server): skipped.
-                let d = crate::diag::Diagnostic::warning("k8s-shape", cx.prov(p), "container port without containerPort; ignored")
-                    .expected("containerPort: an integer 1-65535");
+                let d = crate::diag::Diagnostic::warning(
+                    "k8s-shape",
+                    cx.prov(p),
+                    "container port without containerPort; ignored",
+                )
+                .expected("containerPort: an integer 1-65535");
                 cx.diags.push(d);
             }
             continue;
@@ -97,27 +128,50 @@ fn container(cx: &mut Cx<'_>, c: &Node) -> Container {
     let mut env = Vec::new();
     for e in cx.seq(c, "env") {
         if let Some(name) = cx.str(e, "name") {
-            env.push(EnvVar { name, value: cx.str(e, "value") });
+            env.push(EnvVar {
+                name,
+                value: cx.str(e, "value"),
+            });
         }
     }
-    Container { name: cx.str(c, "name").unwrap_or_default(), image: cx.str(c, "image"), ports, env }
+    Container {
+        name: cx.str(c, "name").unwrap_or_default(),
+        image: cx.str(c, "image"),
+        ports,
+        env,
+    }
 }
 
 /// A pod spec (of a Pod or a template).
 pub(super) fn pod_spec(cx: &mut Cx<'_>, spec: &Node) -> PodSpec {
-    let containers = cx.seq(spec, "containers").iter().map(|c| container(cx, c)).collect();
-    let init_containers = cx.seq(spec, "initContainers").iter().map(|c| container(cx, c)).collect();
+    let containers = cx
+        .seq(spec, "containers")
+        .iter()
+        .map(|c| container(cx, c))
+        .collect();
+    let init_containers = cx
+        .seq(spec, "initContainers")
+        .iter()
+        .map(|c| container(cx, c))
+        .collect();
     PodSpec {
         node_name: cx.str(spec, "nodeName"),
         host_network: cx.bool(spec, "hostNetwork").unwrap_or(false),
-        service_account_name: cx.str(spec, "serviceAccountName").or_else(|| cx.str(spec, "serviceAccount")),
+        service_account_name: cx
+            .str(spec, "serviceAccountName")
+            .or_else(|| cx.str(spec, "serviceAccount")),
         containers,
         init_containers,
     }
 }
 
 /// `v1 Pod`.
-pub(super) fn pod(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn pod(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "Pod");
     let e = empty();
     let spec_node = cx.obj(doc, "spec").unwrap_or(&e);
@@ -167,21 +221,39 @@ pub(super) fn workload(
     let e = empty();
     let mut spec = cx.obj(doc, "spec").unwrap_or(&e);
     if wk == WorkloadKind::CronJob {
-        spec = cx.obj(spec, "jobTemplate").and_then(|j| cx.obj(j, "spec")).unwrap_or(&e);
+        spec = cx
+            .obj(spec, "jobTemplate")
+            .and_then(|j| cx.obj(j, "spec"))
+            .unwrap_or(&e);
     }
     let selector = if wk == WorkloadKind::ReplicationController {
-        cx.opt_str_map(spec, "selector").map(|m| LabelSelector { match_labels: m, match_expressions: Vec::new() })
+        cx.opt_str_map(spec, "selector").map(|m| LabelSelector {
+            match_labels: m,
+            match_expressions: Vec::new(),
+        })
     } else {
         cx.selector(spec, "selector")
     };
-    let replicas = if wk == WorkloadKind::CronJob { None } else { cx.int(spec, "replicas") };
+    let replicas = if wk == WorkloadKind::CronJob {
+        None
+    } else {
+        cx.int(spec, "replicas")
+    };
     let template = cx.obj(spec, "template").unwrap_or(&e);
     let tmeta = cx.obj(template, "metadata").unwrap_or(&e);
     let template_labels = cx.str_map(tmeta, "labels");
     let template_annotations = cx.str_map(tmeta, "annotations");
     let tspec = cx.obj(template, "spec").unwrap_or(&e);
     let template = pod_spec(cx, tspec);
-    let w = Workload { meta: meta.clone(), kind: wk, replicas, selector, template_labels, template_annotations, template };
+    let w = Workload {
+        meta: meta.clone(),
+        kind: wk,
+        replicas,
+        selector,
+        template_labels,
+        template_annotations,
+        template,
+    };
     match wk {
         WorkloadKind::Deployment => out.deployments.push(w),
         WorkloadKind::StatefulSet => out.stateful_sets.push(w),
@@ -198,7 +270,12 @@ fn traffic_policy(cx: &mut Cx<'_>, spec: &Node, key: &str) -> Option<TrafficPoli
         Some("Cluster") => Some(TrafficPolicy::Cluster),
         Some("Local") => Some(TrafficPolicy::Local),
         Some(other) => {
-            cx.error("k8s-shape", v, format!("unknown {key} {other:?}"), format!("{key}: Cluster or Local"));
+            cx.error(
+                "k8s-shape",
+                v,
+                format!("unknown {key} {other:?}"),
+                format!("{key}: Cluster or Local"),
+            );
             None
         }
         None => None,
@@ -206,7 +283,12 @@ fn traffic_policy(cx: &mut Cx<'_>, spec: &Node, key: &str) -> Option<TrafficPoli
 }
 
 /// `v1 Service`.
-pub(super) fn service(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn service(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "Service");
     let e = empty();
     let spec = cx.obj(doc, "spec").unwrap_or(&e);
@@ -218,7 +300,12 @@ pub(super) fn service(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterO
             Some("LoadBalancer") => ServiceType::LoadBalancer,
             Some("ExternalName") => ServiceType::ExternalName,
             Some(other) => {
-                cx.error("k8s-shape", v, format!("unknown Service type {other:?}"), "type: ClusterIP, NodePort, LoadBalancer or ExternalName");
+                cx.error(
+                    "k8s-shape",
+                    v,
+                    format!("unknown Service type {other:?}"),
+                    "type: ClusterIP, NodePort, LoadBalancer or ExternalName",
+                );
                 ServiceType::ClusterIp
             }
         },
@@ -240,7 +327,12 @@ pub(super) fn service(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterO
     for p in cx.seq(spec, "ports") {
         let Some(port) = cx.port(p, "port") else {
             if p.get("port").is_none() {
-                cx.error("k8s-shape", p, "Service port without `port`", "port: an integer 1-65535");
+                cx.error(
+                    "k8s-shape",
+                    p,
+                    "Service port without `port`",
+                    "port: an integer 1-65535",
+                );
             }
             continue;
         };
@@ -255,7 +347,10 @@ pub(super) fn service(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterO
     }
     let external_ips = {
         let items = cx.seq(spec, "externalIPs");
-        items.iter().filter_map(|i| cx.ip_value(i, "externalIPs")).collect()
+        items
+            .iter()
+            .filter_map(|i| cx.ip_value(i, "externalIPs"))
+            .collect()
     };
     let status = cx.obj(doc, "status").unwrap_or(&e);
     let lb = cx.obj(status, "loadBalancer").unwrap_or(&e);
@@ -298,7 +393,12 @@ fn endpoint_port(cx: &mut Cx<'_>, p: &Node) -> EndpointPort {
 }
 
 /// `discovery.k8s.io/v1 EndpointSlice`.
-pub(super) fn endpoint_slice(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn endpoint_slice(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "EndpointSlice");
     let address_type = cx.str(doc, "addressType").unwrap_or_else(|| "IPv4".into());
     let e = empty();
@@ -306,7 +406,10 @@ pub(super) fn endpoint_slice(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut C
     for ep in cx.seq(doc, "endpoints") {
         let addresses = cx.strings(ep, "addresses");
         if address_type == "IPv4" || address_type == "IPv6" {
-            if let Some(Node { v: Val::Seq(items), .. }) = ep.get("addresses") {
+            if let Some(Node {
+                v: Val::Seq(items), ..
+            }) = ep.get("addresses")
+            {
                 for a in items {
                     let _ = cx.ip_value(a, "addresses");
                 }
@@ -323,9 +426,19 @@ pub(super) fn endpoint_slice(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut C
             target_ref: cx.object_ref(ep, "targetRef"),
         });
     }
-    let ports = cx.seq(doc, "ports").iter().map(|p| endpoint_port(cx, p)).collect();
+    let ports = cx
+        .seq(doc, "ports")
+        .iter()
+        .map(|p| endpoint_port(cx, p))
+        .collect();
     let service_name = meta.labels.get("kubernetes.io/service-name").cloned();
-    out.endpoint_slices.push(EndpointSlice { meta: meta.clone(), address_type, endpoints, ports, service_name });
+    out.endpoint_slices.push(EndpointSlice {
+        meta: meta.clone(),
+        address_type,
+        endpoints,
+        ports,
+        service_name,
+    });
     Some(meta)
 }
 
@@ -333,21 +446,37 @@ fn endpoint_addresses(cx: &mut Cx<'_>, subset: &Node, key: &str) -> Vec<Endpoint
     let items = cx.seq(subset, key);
     items
         .iter()
-        .map(|a| EndpointAddress { ip: cx.ip(a, "ip"), node_name: cx.str(a, "nodeName"), target_ref: cx.object_ref(a, "targetRef") })
+        .map(|a| EndpointAddress {
+            ip: cx.ip(a, "ip"),
+            node_name: cx.str(a, "nodeName"),
+            target_ref: cx.object_ref(a, "targetRef"),
+        })
         .collect()
 }
 
 /// `v1 Endpoints`.
-pub(super) fn endpoints(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn endpoints(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "Endpoints");
     let mut subsets = Vec::new();
     for s in cx.seq(doc, "subsets") {
         subsets.push(EndpointSubset {
             addresses: endpoint_addresses(cx, s, "addresses"),
             not_ready_addresses: endpoint_addresses(cx, s, "notReadyAddresses"),
-            ports: cx.seq(s, "ports").iter().map(|p| endpoint_port(cx, p)).collect(),
+            ports: cx
+                .seq(s, "ports")
+                .iter()
+                .map(|p| endpoint_port(cx, p))
+                .collect(),
         });
     }
-    out.endpoints.push(Endpoints { meta: meta.clone(), subsets });
+    out.endpoints.push(Endpoints {
+        meta: meta.clone(),
+        subsets,
+    });
     Some(meta)
 }

@@ -5,8 +5,8 @@
 use super::tree::{Node, Val};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::cluster::{
-    LabelSelector, LabelSelectorRequirement, ObjectMeta, ObjectRef, OwnerReference, PortRef, SelectorOperator,
-    StringMap,
+    LabelSelector, LabelSelectorRequirement, ObjectMeta, ObjectRef, OwnerReference, PortRef,
+    SelectorOperator, StringMap,
 };
 use crate::model::Protocol;
 use crate::source::{FileId, LineCol, Provenance};
@@ -31,7 +31,13 @@ impl Cx<'_> {
     }
 
     /// An error at a node.
-    pub fn error(&mut self, code: &'static str, n: &Node, message: impl Into<String>, expected: impl Into<String>) {
+    pub fn error(
+        &mut self,
+        code: &'static str,
+        n: &Node,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+    ) {
         let d = Diagnostic::error(code, self.prov(n), message).expected(expected);
         self.diags.push(d);
     }
@@ -174,7 +180,12 @@ impl Cx<'_> {
         match num {
             Some(p) if (1..=65535).contains(&p) => Some(p as u16),
             Some(p) => {
-                self.error("bad-port", v, format!("`{field}` {p} is out of range"), format!("{field}: an integer 1-65535"));
+                self.error(
+                    "bad-port",
+                    v,
+                    format!("`{field}` {p} is out of range"),
+                    format!("{field}: an integer 1-65535"),
+                );
                 None
             }
             None => {
@@ -231,14 +242,21 @@ impl Cx<'_> {
 
     /// A Kubernetes protocol (default TCP).
     pub fn protocol(&mut self, n: &Node, key: &str) -> Protocol {
-        let Some(v) = n.get(key) else { return Protocol::Tcp };
+        let Some(v) = n.get(key) else {
+            return Protocol::Tcp;
+        };
         match &v.v {
             Val::Str(s) => match s.to_ascii_uppercase().as_str() {
                 "TCP" => Protocol::Tcp,
                 "UDP" => Protocol::Udp,
                 "SCTP" => Protocol::Sctp,
                 _ => {
-                    self.error("bad-protocol", v, format!("unknown protocol {s:?}"), format!("{key}: TCP, UDP or SCTP"));
+                    self.error(
+                        "bad-protocol",
+                        v,
+                        format!("unknown protocol {s:?}"),
+                        format!("{key}: TCP, UDP or SCTP"),
+                    );
                     Protocol::Tcp
                 }
             },
@@ -261,15 +279,27 @@ impl Cx<'_> {
                 return Some(IpNet::from(ip));
             }
         }
-        let expected = if allow_ip { "an IP address or CIDR, e.g. 10.0.0.0/16" } else { "a CIDR, e.g. 10.0.0.0/16" };
-        self.error("bad-cidr", v, format!("`{field}` {s:?} is not a valid CIDR"), format!("{field}: {expected}"));
+        let expected = if allow_ip {
+            "an IP address or CIDR, e.g. 10.0.0.0/16"
+        } else {
+            "a CIDR, e.g. 10.0.0.0/16"
+        };
+        self.error(
+            "bad-cidr",
+            v,
+            format!("`{field}` {s:?} is not a valid CIDR"),
+            format!("{field}: {expected}"),
+        );
         None
     }
 
     /// A list of CIDRs.
     pub fn cidrs(&mut self, n: &Node, key: &str, allow_ip: bool) -> Vec<IpNet> {
         let items = self.seq(n, key);
-        items.iter().filter_map(|i| self.cidr_value(i, key, allow_ip)).collect()
+        items
+            .iter()
+            .filter_map(|i| self.cidr_value(i, key, allow_ip))
+            .collect()
     }
 
     /// A node as an IP address.
@@ -281,7 +311,12 @@ impl Cx<'_> {
         match s.trim().parse::<IpAddr>() {
             Ok(ip) => Some(ip),
             Err(_) => {
-                self.error("bad-ip", v, format!("`{field}` {s:?} is not a valid IP address"), format!("{field}: an IPv4 or IPv6 address"));
+                self.error(
+                    "bad-ip",
+                    v,
+                    format!("`{field}` {s:?} is not a valid IP address"),
+                    format!("{field}: an IPv4 or IPv6 address"),
+                );
                 None
             }
         }
@@ -301,21 +336,39 @@ impl Cx<'_> {
 
     /// A node as a label selector.
     pub fn selector_value(&mut self, v: &Node, field: &str) -> LabelSelector {
-        let mut sel = LabelSelector { match_labels: self.str_map(v, "matchLabels"), ..Default::default() };
+        let mut sel = LabelSelector {
+            match_labels: self.str_map(v, "matchLabels"),
+            ..Default::default()
+        };
         if let Some(ml) = v.get("matchLabels") {
             for (k, val) in &sel.match_labels {
                 if !is_label_key(k) {
-                    self.error("bad-label", ml, format!("{field}.matchLabels: invalid label key {k:?}"), LABEL_KEY);
+                    self.error(
+                        "bad-label",
+                        ml,
+                        format!("{field}.matchLabels: invalid label key {k:?}"),
+                        LABEL_KEY,
+                    );
                 }
                 if !is_label_value(val) {
-                    self.error("bad-label", ml, format!("{field}.matchLabels: invalid label value {val:?}"), LABEL_VALUE);
+                    self.error(
+                        "bad-label",
+                        ml,
+                        format!("{field}.matchLabels: invalid label value {val:?}"),
+                        LABEL_VALUE,
+                    );
                 }
             }
         }
         for e in self.seq(v, "matchExpressions") {
             let key = self.str(e, "key").unwrap_or_default();
             if !is_label_key(&key) {
-                self.error("bad-label", e, format!("{field}.matchExpressions: invalid label key {key:?}"), LABEL_KEY);
+                self.error(
+                    "bad-label",
+                    e,
+                    format!("{field}.matchExpressions: invalid label key {key:?}"),
+                    LABEL_KEY,
+                );
             }
             let values = self.strings(e, "values");
             let op_node = e.get("operator");
@@ -329,26 +382,48 @@ impl Cx<'_> {
                         Some(o) => format!("unknown matchExpressions operator {o:?}"),
                         None => "matchExpressions entry without operator".to_string(),
                     };
-                    self.error("bad-selector", op_node.unwrap_or(e), msg, "operator: In, NotIn, Exists or DoesNotExist");
+                    self.error(
+                        "bad-selector",
+                        op_node.unwrap_or(e),
+                        msg,
+                        "operator: In, NotIn, Exists or DoesNotExist",
+                    );
                     None
                 }
             };
             let Some(op) = op else { continue };
             match op {
-                SelectorOperator::In | SelectorOperator::NotIn if values.is_empty() => {
-                    self.error("bad-selector", e, format!("operator {op:?} needs values"), "values: a non-empty list")
-                }
+                SelectorOperator::In | SelectorOperator::NotIn if values.is_empty() => self.error(
+                    "bad-selector",
+                    e,
+                    format!("operator {op:?} needs values"),
+                    "values: a non-empty list",
+                ),
                 SelectorOperator::Exists | SelectorOperator::DoesNotExist if !values.is_empty() => {
-                    self.error("bad-selector", e, format!("operator {op:?} takes no values"), "no values")
+                    self.error(
+                        "bad-selector",
+                        e,
+                        format!("operator {op:?} takes no values"),
+                        "no values",
+                    )
                 }
                 _ => {}
             }
             for val in &values {
                 if !is_label_value(val) {
-                    self.error("bad-label", e, format!("{field}.matchExpressions: invalid label value {val:?}"), LABEL_VALUE);
+                    self.error(
+                        "bad-label",
+                        e,
+                        format!("{field}.matchExpressions: invalid label value {val:?}"),
+                        LABEL_VALUE,
+                    );
                 }
             }
-            sel.match_expressions.push(LabelSelectorRequirement { key, operator: op, values });
+            sel.match_expressions.push(LabelSelectorRequirement {
+                key,
+                operator: op,
+                values,
+            });
         }
         sel
     }
@@ -369,9 +444,17 @@ impl Cx<'_> {
         let at = self.prov(doc);
         let empty = Node::new(Val::Map(Vec::new()));
         let m = self.obj(doc, "metadata").unwrap_or(&empty);
-        let name = self.str(m, "name").or_else(|| self.str(m, "generateName")).unwrap_or_default();
+        let name = self
+            .str(m, "name")
+            .or_else(|| self.str(m, "generateName"))
+            .unwrap_or_default();
         if name.is_empty() {
-            self.error("k8s-shape", doc, format!("{kind} without metadata.name"), "metadata.name: the object's name");
+            self.error(
+                "k8s-shape",
+                doc,
+                format!("{kind} without metadata.name"),
+                "metadata.name: the object's name",
+            );
         }
         let mut owner_references = Vec::new();
         for o in self.seq(m, "ownerReferences") {
@@ -407,7 +490,8 @@ fn is_label_name(s: &str) -> bool {
         && b.len() <= 63
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 /// A valid label key (`[prefix/]name`).
@@ -422,7 +506,8 @@ pub(crate) fn is_label_key(s: &str) -> bool {
                         && b.len() <= 63
                         && b[0].is_ascii_alphanumeric()
                         && b[b.len() - 1].is_ascii_alphanumeric()
-                        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                        && b.iter()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
                 })
                 && is_label_name(name)
         }
@@ -440,7 +525,8 @@ pub(crate) fn is_port_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 15
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b.iter().any(|c| c.is_ascii_lowercase())
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'

@@ -4,9 +4,9 @@
 use super::cx::Cx;
 use super::tree::{Node, Val};
 use crate::model::cluster::{
-    AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, ClusterObjects,
-    DestinationRule, IstioGateway, MtlsMode, ObjectMeta, PeerAuthentication, PolicyTargetRef, ServiceEntry,
-    VirtualService,
+    AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource,
+    ClusterObjects, DestinationRule, IstioGateway, MtlsMode, ObjectMeta, PeerAuthentication,
+    PolicyTargetRef, ServiceEntry, VirtualService,
 };
 use indexmap::IndexMap;
 
@@ -28,7 +28,12 @@ fn parse_mtls_mode(cx: &mut Cx<'_>, n: &Node) -> Option<MtlsMode> {
         Some("PERMISSIVE") => Some(MtlsMode::Permissive),
         Some("STRICT") => Some(MtlsMode::Strict),
         Some(other) => {
-            cx.error("k8s-shape", v, format!("unknown mTLS mode {other:?}"), "mode: UNSET, DISABLE, PERMISSIVE or STRICT");
+            cx.error(
+                "k8s-shape",
+                v,
+                format!("unknown mTLS mode {other:?}"),
+                "mode: UNSET, DISABLE, PERMISSIVE or STRICT",
+            );
             None
         }
         None => None,
@@ -36,20 +41,29 @@ fn parse_mtls_mode(cx: &mut Cx<'_>, n: &Node) -> Option<MtlsMode> {
 }
 
 /// `security.istio.io PeerAuthentication`.
-pub(super) fn peer_authentication(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn peer_authentication(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "PeerAuthentication");
     let e = empty();
     let spec = cx.obj(doc, "spec").unwrap_or(&e);
     let selector = workload_selector(cx, spec);
-    let mtls_mode = match cx.obj(spec, "mtls") {
-        Some(m) => Some(parse_mtls_mode(cx, m).unwrap_or(MtlsMode::Unset)),
-        None => None,
-    };
+    let mtls_mode = cx
+        .obj(spec, "mtls")
+        .map(|m| parse_mtls_mode(cx, m).unwrap_or(MtlsMode::Unset));
     let mut port_level_mtls = IndexMap::new();
     if let Some(Node { v: Val::Map(m), .. }) = spec.get("portLevelMtls") {
         for (k, v) in m {
-            let key_node = Node { v: Val::Str(k.clone()), at: v.at };
-            let Some(port) = cx.port_value(&key_node, "portLevelMtls") else { continue };
+            let key_node = Node {
+                v: Val::Str(k.clone()),
+                at: v.at,
+            };
+            let Some(port) = cx.port_value(&key_node, "portLevelMtls") else {
+                continue;
+            };
             if let Some(mode) = parse_mtls_mode(cx, v) {
                 port_level_mtls.insert(port, mode);
             }
@@ -57,7 +71,12 @@ pub(super) fn peer_authentication(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &
     } else if let Some(v) = spec.get("portLevelMtls") {
         cx.shape(v, "portLevelMtls", "a mapping from port number to {mode}");
     }
-    out.peer_authentications.push(PeerAuthentication { meta: meta.clone(), selector, mtls_mode, port_level_mtls });
+    out.peer_authentications.push(PeerAuthentication {
+        meta: meta.clone(),
+        selector,
+        mtls_mode,
+        port_level_mtls,
+    });
     Some(meta)
 }
 
@@ -69,11 +88,19 @@ fn target_ref(cx: &mut Cx<'_>, n: &Node) -> Option<PolicyTargetRef> {
     let kind = cx.str(n, "kind");
     let name = cx.str(n, "name");
     match (kind, name) {
-        (Some(kind), Some(name)) => {
-            Some(PolicyTargetRef { group: cx.str(n, "group"), kind, name, namespace: cx.str(n, "namespace") })
-        }
+        (Some(kind), Some(name)) => Some(PolicyTargetRef {
+            group: cx.str(n, "group"),
+            kind,
+            name,
+            namespace: cx.str(n, "namespace"),
+        }),
         _ => {
-            cx.error("k8s-shape", n, "targetRef without kind or name", "targetRef: {group, kind, name}");
+            cx.error(
+                "k8s-shape",
+                n,
+                "targetRef without kind or name",
+                "targetRef: {group, kind, name}",
+            );
             None
         }
     }
@@ -137,18 +164,38 @@ fn authz_rule(cx: &mut Cx<'_>, r: &Node, index: usize) -> Option<AuthzRule> {
         let mut out = Vec::new();
         for w in items {
             let Some(key) = cx.str(w, "key") else {
-                cx.error("k8s-shape", w, "condition without key", "when[]: {key, values, notValues}");
+                cx.error(
+                    "k8s-shape",
+                    w,
+                    "condition without key",
+                    "when[]: {key, values, notValues}",
+                );
                 continue;
             };
-            out.push(AuthzCondition { key, values: cx.strings(w, "values"), not_values: cx.strings(w, "notValues") });
+            out.push(AuthzCondition {
+                key,
+                values: cx.strings(w, "values"),
+                not_values: cx.strings(w, "notValues"),
+            });
         }
         out
     });
-    Some(AuthzRule { at: cx.prov(r), index, from, to, when })
+    Some(AuthzRule {
+        at: cx.prov(r),
+        index,
+        from,
+        to,
+        when,
+    })
 }
 
 /// `security.istio.io AuthorizationPolicy`.
-pub(super) fn authorization_policy(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn authorization_policy(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "AuthorizationPolicy");
     let e = empty();
     let spec = cx.obj(doc, "spec").unwrap_or(&e);
@@ -161,7 +208,12 @@ pub(super) fn authorization_policy(cx: &mut Cx<'_>, doc: &Node, api: &str, out: 
         target_refs.extend(target_ref(cx, t));
     }
     if selector.is_some() && !target_refs.is_empty() {
-        cx.error("k8s-shape", spec, "selector and targetRef(s) are both set", "either selector or targetRefs");
+        cx.error(
+            "k8s-shape",
+            spec,
+            "selector and targetRef(s) are both set",
+            "either selector or targetRefs",
+        );
     }
     let action = match spec.get("action") {
         None => AuthzAction::Allow,
@@ -171,14 +223,24 @@ pub(super) fn authorization_policy(cx: &mut Cx<'_>, doc: &Node, api: &str, out: 
             Some("AUDIT") => AuthzAction::Audit,
             Some("CUSTOM") => AuthzAction::Custom,
             Some(other) => {
-                cx.error("k8s-shape", v, format!("unknown action {other:?}"), "action: ALLOW, DENY, AUDIT or CUSTOM");
+                cx.error(
+                    "k8s-shape",
+                    v,
+                    format!("unknown action {other:?}"),
+                    "action: ALLOW, DENY, AUDIT or CUSTOM",
+                );
                 AuthzAction::Allow
             }
         },
     };
     let provider = cx.obj(spec, "provider").and_then(|p| cx.str(p, "name"));
     if action == AuthzAction::Custom && provider.is_none() {
-        cx.error("k8s-shape", spec, "CUSTOM action without provider", "provider: {name: <extension provider>}");
+        cx.error(
+            "k8s-shape",
+            spec,
+            "CUSTOM action without provider",
+            "provider: {name: <extension provider>}",
+        );
     }
     let rules = cx.opt_seq(spec, "rules").map(|items| {
         let mut rules = Vec::new();
@@ -206,7 +268,12 @@ fn spec_json(cx: &mut Cx<'_>, doc: &Node) -> (serde_json::Value, Node) {
 }
 
 /// `networking.istio.io ServiceEntry`.
-pub(super) fn service_entry(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn service_entry(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "ServiceEntry");
     let (json, spec) = spec_json(cx, doc);
     out.service_entries.push(ServiceEntry {
@@ -221,15 +288,29 @@ pub(super) fn service_entry(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut Cl
 }
 
 /// `networking.istio.io Gateway`.
-pub(super) fn gateway(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn gateway(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "Gateway");
     let (json, spec) = spec_json(cx, doc);
-    out.gateways.push(IstioGateway { meta: meta.clone(), selector: cx.str_map(&spec, "selector"), spec: json });
+    out.gateways.push(IstioGateway {
+        meta: meta.clone(),
+        selector: cx.str_map(&spec, "selector"),
+        spec: json,
+    });
     Some(meta)
 }
 
 /// `networking.istio.io VirtualService`.
-pub(super) fn virtual_service(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn virtual_service(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "VirtualService");
     let (json, spec) = spec_json(cx, doc);
     out.virtual_services.push(VirtualService {
@@ -242,10 +323,23 @@ pub(super) fn virtual_service(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut 
 }
 
 /// `networking.istio.io DestinationRule`.
-pub(super) fn destination_rule(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn destination_rule(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "DestinationRule");
     let (json, spec) = spec_json(cx, doc);
-    let tls_mode = spec.get("trafficPolicy").and_then(|t| t.get("tls")).and_then(|t| cx.str(t, "mode"));
-    out.destination_rules.push(DestinationRule { meta: meta.clone(), host: cx.str(&spec, "host"), tls_mode, spec: json });
+    let tls_mode = spec
+        .get("trafficPolicy")
+        .and_then(|t| t.get("tls"))
+        .and_then(|t| cx.str(t, "mode"));
+    out.destination_rules.push(DestinationRule {
+        meta: meta.clone(),
+        host: cx.str(&spec, "host"),
+        tls_mode,
+        spec: json,
+    });
     Some(meta)
 }

@@ -24,7 +24,11 @@ use tree::{Node, Val};
 pub fn read_json(file: FileId, text: &str, out: &mut ClusterObjects, diags: &mut Diagnostics) {
     match tree::parse_json(text) {
         Ok(root) => {
-            let mut cx = Cx { file, diags, doc_at: LineCol { line: 1, col: 1 } };
+            let mut cx = Cx {
+                file,
+                diags,
+                doc_at: LineCol { line: 1, col: 1 },
+            };
             cx.doc_at = if root.at.line > 0 { root.at } else { cx.doc_at };
             match &root.v {
                 Val::Seq(items) => {
@@ -38,7 +42,10 @@ pub fn read_json(file: FileId, text: &str, out: &mut ClusterObjects, diags: &mut
         }
         Err(e) => {
             let msg = e.to_string();
-            let msg = msg.rfind(" at line ").map(|i| msg[..i].to_string()).unwrap_or(msg);
+            let msg = msg
+                .rfind(" at line ")
+                .map(|i| msg[..i].to_string())
+                .unwrap_or(msg);
             diags.push(
                 Diagnostic::error(
                     "json-syntax",
@@ -55,18 +62,30 @@ pub fn read_json(file: FileId, text: &str, out: &mut ClusterObjects, diags: &mut
 pub fn read_yaml(file: FileId, text: &str, out: &mut ClusterObjects, diags: &mut Diagnostics) {
     match tree::parse_yaml(text) {
         Ok(docs) => {
-            let mut cx = Cx { file, diags, doc_at: LineCol { line: 1, col: 1 } };
+            let mut cx = Cx {
+                file,
+                diags,
+                doc_at: LineCol { line: 1, col: 1 },
+            };
             for doc in &docs {
                 if doc.v == Val::Null {
                     continue; // an empty document (a bare `---`)
                 }
-                cx.doc_at = if doc.at.line > 0 { doc.at } else { LineCol { line: 1, col: 1 } };
+                cx.doc_at = if doc.at.line > 0 {
+                    doc.at
+                } else {
+                    LineCol { line: 1, col: 1 }
+                };
                 lower_object(&mut cx, doc, None, out);
             }
         }
         Err(e) => diags.push(
-            Diagnostic::error("yaml-syntax", Provenance::at(file, e.at.line, e.at.col), format!("malformed YAML: {}", e.message))
-                .expected("a YAML stream of Kubernetes objects, as `kubectl get -o yaml` prints it"),
+            Diagnostic::error(
+                "yaml-syntax",
+                Provenance::at(file, e.at.line, e.at.col),
+                format!("malformed YAML: {}", e.message),
+            )
+            .expected("a YAML stream of Kubernetes objects, as `kubectl get -o yaml` prints it"),
         ),
     }
 }
@@ -81,7 +100,12 @@ fn group_of(api_version: &str) -> &str {
 
 /// Lowers one object (or list of objects) into `out`. `implied` is the `(apiVersion, kind)` a
 /// typed list gives its items.
-fn lower_object(cx: &mut Cx<'_>, doc: &Node, implied: Option<(&str, &str)>, out: &mut ClusterObjects) {
+fn lower_object(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    implied: Option<(&str, &str)>,
+    out: &mut ClusterObjects,
+) {
     if !doc.is_map() {
         cx.error(
             "k8s-shape",
@@ -91,10 +115,19 @@ fn lower_object(cx: &mut Cx<'_>, doc: &Node, implied: Option<(&str, &str)>, out:
         );
         return;
     }
-    let kind = cx.str(doc, "kind").or_else(|| implied.map(|i| i.1.to_string()));
-    let api_version = cx.str(doc, "apiVersion").or_else(|| implied.map(|i| i.0.to_string()));
+    let kind = cx
+        .str(doc, "kind")
+        .or_else(|| implied.map(|i| i.1.to_string()));
+    let api_version = cx
+        .str(doc, "apiVersion")
+        .or_else(|| implied.map(|i| i.0.to_string()));
     let Some(kind) = kind else {
-        cx.error("k8s-shape", doc, "object without `kind`", "kind: the object's kind, e.g. Pod or NetworkPolicy");
+        cx.error(
+            "k8s-shape",
+            doc,
+            "object without `kind`",
+            "kind: the object's kind, e.g. Pod or NetworkPolicy",
+        );
         return;
     };
     let api_version = api_version.unwrap_or_default();
@@ -122,22 +155,40 @@ fn lower_object(cx: &mut Cx<'_>, doc: &Node, implied: Option<(&str, &str)>, out:
         ("", "Service") => core::service(cx, doc, &api_version, out),
         ("discovery.k8s.io", "EndpointSlice") => core::endpoint_slice(cx, doc, &api_version, out),
         ("", "Endpoints") => core::endpoints(cx, doc, &api_version, out),
-        ("networking.k8s.io" | "extensions", "NetworkPolicy") => netpol::network_policy(cx, doc, &api_version, out),
-        ("policy.networking.k8s.io", "AdminNetworkPolicy") => netpol::admin_network_policy(cx, doc, &api_version, out),
+        ("networking.k8s.io" | "extensions", "NetworkPolicy") => {
+            netpol::network_policy(cx, doc, &api_version, out)
+        }
+        ("policy.networking.k8s.io", "AdminNetworkPolicy") => {
+            netpol::admin_network_policy(cx, doc, &api_version, out)
+        }
         ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy") => {
             netpol::baseline_admin_network_policy(cx, doc, &api_version, out)
         }
-        ("networking.k8s.io" | "extensions", "Ingress") => extra::ingress(cx, doc, &api_version, out),
+        ("networking.k8s.io" | "extensions", "Ingress") => {
+            extra::ingress(cx, doc, &api_version, out)
+        }
         ("route.openshift.io", "Route") => extra::route(cx, doc, &api_version, out),
         ("crd.k8s.amazonaws.com", "ENIConfig") => extra::eni_config(cx, doc, &api_version, out),
-        ("vpcresources.k8s.aws", "SecurityGroupPolicy") => extra::security_group_policy(cx, doc, &api_version, out),
-        ("crd.projectcalico.org" | "projectcalico.org", "IPPool") => extra::ip_pool(cx, doc, &api_version, out),
-        ("security.istio.io", "PeerAuthentication") => istio::peer_authentication(cx, doc, &api_version, out),
-        ("security.istio.io", "AuthorizationPolicy") => istio::authorization_policy(cx, doc, &api_version, out),
+        ("vpcresources.k8s.aws", "SecurityGroupPolicy") => {
+            extra::security_group_policy(cx, doc, &api_version, out)
+        }
+        ("crd.projectcalico.org" | "projectcalico.org", "IPPool") => {
+            extra::ip_pool(cx, doc, &api_version, out)
+        }
+        ("security.istio.io", "PeerAuthentication") => {
+            istio::peer_authentication(cx, doc, &api_version, out)
+        }
+        ("security.istio.io", "AuthorizationPolicy") => {
+            istio::authorization_policy(cx, doc, &api_version, out)
+        }
         ("networking.istio.io", "ServiceEntry") => istio::service_entry(cx, doc, &api_version, out),
         ("networking.istio.io", "Gateway") => istio::gateway(cx, doc, &api_version, out),
-        ("networking.istio.io", "VirtualService") => istio::virtual_service(cx, doc, &api_version, out),
-        ("networking.istio.io", "DestinationRule") => istio::destination_rule(cx, doc, &api_version, out),
+        ("networking.istio.io", "VirtualService") => {
+            istio::virtual_service(cx, doc, &api_version, out)
+        }
+        ("networking.istio.io", "DestinationRule") => {
+            istio::destination_rule(cx, doc, &api_version, out)
+        }
         _ => None,
     };
     match modelled {
@@ -151,18 +202,30 @@ fn check_duplicate(cx: &mut Cx<'_>, meta: &ObjectMeta, out: &mut ClusterObjects)
     if meta.name.is_empty() {
         return;
     }
-    let key = (meta.kind.clone(), meta.namespace.clone().unwrap_or_default(), meta.name.clone());
+    let key = (
+        meta.kind.clone(),
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone(),
+    );
     if let Some(first) = out.seen.get(&key) {
         let first_at = match &first.locator {
             crate::source::Locator::At(lc) => format!(" (first at line {})", lc.line),
             _ => String::new(),
         };
-        let other_file = if first.file != cx.file { " in another file" } else { "" };
+        let other_file = if first.file != cx.file {
+            " in another file"
+        } else {
+            ""
+        };
         cx.diags.push(
             Diagnostic::error(
                 "duplicate-object",
                 meta.at.clone(),
-                format!("{} {:?} appears twice{other_file}{first_at}", meta.kind, meta.key()),
+                format!(
+                    "{} {:?} appears twice{other_file}{first_at}",
+                    meta.kind,
+                    meta.key()
+                ),
             )
             .expected("at most one object of a kind with a given namespace and name"),
         );
@@ -172,12 +235,26 @@ fn check_duplicate(cx: &mut Cx<'_>, meta: &ObjectMeta, out: &mut ClusterObjects)
 }
 
 /// Records an object of a kind netpath does not model; the first of each kind gets a diagnostic.
-fn unsupported(cx: &mut Cx<'_>, doc: &Node, api_version: &str, kind: &str, out: &mut ClusterObjects) {
+fn unsupported(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api_version: &str,
+    kind: &str,
+    out: &mut ClusterObjects,
+) {
     let m = doc.get("metadata");
-    let name = m.and_then(|m| m.get("name")).and_then(|n| cx.as_str(n, "metadata.name")).unwrap_or_default();
-    let namespace = m.and_then(|m| m.get("namespace")).and_then(|n| cx.as_str(n, "metadata.namespace"));
+    let name = m
+        .and_then(|m| m.get("name"))
+        .and_then(|n| cx.as_str(n, "metadata.name"))
+        .unwrap_or_default();
+    let namespace = m
+        .and_then(|m| m.get("namespace"))
+        .and_then(|n| cx.as_str(n, "metadata.namespace"));
     let at = cx.prov(doc);
-    let first = !out.unsupported.iter().any(|u| u.kind == kind && group_of(&u.api_version) == group_of(api_version));
+    let first = !out
+        .unsupported
+        .iter()
+        .any(|u| u.kind == kind && group_of(&u.api_version) == group_of(api_version));
     if first {
         cx.diags.push(Diagnostic {
             severity: Severity::Unsupported,

@@ -4,9 +4,9 @@
 use super::cx::Cx;
 use super::tree::{Node, Val};
 use crate::model::cluster::{
-    AdminNetworkPolicy, AnpAction, AnpPeer, AnpPort, AnpRule, AnpSubject, BaselineAdminNetworkPolicy, ClusterObjects,
-    IpBlock, LabelSelector, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, ObjectMeta,
-    PolicyType, PortRef,
+    AdminNetworkPolicy, AnpAction, AnpPeer, AnpPort, AnpRule, AnpSubject,
+    BaselineAdminNetworkPolicy, ClusterObjects, IpBlock, LabelSelector, NetworkPolicy,
+    NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, ObjectMeta, PolicyType, PortRef,
 };
 
 fn empty() -> Node {
@@ -14,7 +14,12 @@ fn empty() -> Node {
 }
 
 /// `networking.k8s.io/v1 NetworkPolicy`.
-pub(super) fn network_policy(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn network_policy(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "NetworkPolicy");
     let e = empty();
     let spec = cx.obj(doc, "spec").unwrap_or(&e);
@@ -39,7 +44,13 @@ pub(super) fn network_policy(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut C
     });
     let ingress = rules(cx, spec, "ingress", "from");
     let egress = rules(cx, spec, "egress", "to");
-    out.network_policies.push(NetworkPolicy { meta: meta.clone(), pod_selector, policy_types, ingress, egress });
+    out.network_policies.push(NetworkPolicy {
+        meta: meta.clone(),
+        pod_selector,
+        policy_types,
+        ingress,
+        egress,
+    });
     Some(meta)
 }
 
@@ -48,7 +59,11 @@ fn rules(cx: &mut Cx<'_>, spec: &Node, key: &str, peers_key: &str) -> Vec<Networ
     let mut out = Vec::with_capacity(items.len());
     for (index, r) in items.iter().enumerate() {
         if !r.is_map() && r.v != Val::Null {
-            cx.shape(r, &format!("{key}[{index}]"), "a rule mapping with optional from/to and ports");
+            cx.shape(
+                r,
+                &format!("{key}[{index}]"),
+                "a rule mapping with optional from/to and ports",
+            );
             continue;
         }
         let mut peers = Vec::new();
@@ -63,14 +78,23 @@ fn rules(cx: &mut Cx<'_>, spec: &Node, key: &str, peers_key: &str) -> Vec<Networ
                 ports.push(port);
             }
         }
-        out.push(NetworkPolicyRule { at: cx.prov(r), index, peers, ports });
+        out.push(NetworkPolicyRule {
+            at: cx.prov(r),
+            index,
+            peers,
+            ports,
+        });
     }
     out
 }
 
 fn peer(cx: &mut Cx<'_>, p: &Node, key: &str) -> Option<NetworkPolicyPeer> {
     if !p.is_map() {
-        cx.shape(p, key, "a peer with podSelector, namespaceSelector or ipBlock");
+        cx.shape(
+            p,
+            key,
+            "a peer with podSelector, namespaceSelector or ipBlock",
+        );
         return None;
     }
     let pod_selector = cx.selector(p, "podSelector");
@@ -102,12 +126,22 @@ fn peer(cx: &mut Cx<'_>, p: &Node, key: &str) -> Option<NetworkPolicyPeer> {
     if has_ip && ip_block.is_none() {
         return None;
     }
-    Some(NetworkPolicyPeer { at: cx.prov(p), pod_selector, namespace_selector, ip_block })
+    Some(NetworkPolicyPeer {
+        at: cx.prov(p),
+        pod_selector,
+        namespace_selector,
+        ip_block,
+    })
 }
 
 fn ip_block(cx: &mut Cx<'_>, b: &Node) -> Option<IpBlock> {
     let Some(cv) = b.get("cidr") else {
-        cx.error("bad-cidr", b, "ipBlock without cidr", "cidr: a CIDR, e.g. 10.0.0.0/16");
+        cx.error(
+            "bad-cidr",
+            b,
+            "ipBlock without cidr",
+            "cidr: a CIDR, e.g. 10.0.0.0/16",
+        );
         return None;
     };
     let cidr = cx.cidr_value(cv, "ipBlock.cidr", false)?;
@@ -140,7 +174,12 @@ fn np_port(cx: &mut Cx<'_>, p: &Node) -> Option<NetworkPolicyPort> {
     if let Some(ev) = p.get("endPort") {
         match (&port, end_port) {
             (None, _) if p.get("port").is_none() => {
-                cx.error("bad-port", ev, "endPort without port", "port: the start of the range, with endPort");
+                cx.error(
+                    "bad-port",
+                    ev,
+                    "endPort without port",
+                    "port: the start of the range, with endPort",
+                );
                 return None;
             }
             (Some(PortRef::Name(n)), _) => {
@@ -167,12 +206,21 @@ fn np_port(cx: &mut Cx<'_>, p: &Node) -> Option<NetworkPolicyPort> {
     if p.get("port").is_some() && port.is_none() {
         return None;
     }
-    Some(NetworkPolicyPort { protocol, port, end_port })
+    Some(NetworkPolicyPort {
+        protocol,
+        port,
+        end_port,
+    })
 }
 
 fn subject(cx: &mut Cx<'_>, spec: &Node) -> AnpSubject {
     let Some(s) = cx.obj(spec, "subject") else {
-        cx.error("k8s-shape", spec, "policy without subject", "subject: namespaces or pods");
+        cx.error(
+            "k8s-shape",
+            spec,
+            "policy without subject",
+            "subject: namespaces or pods",
+        );
         return AnpSubject::Namespaces(LabelSelector::default());
     };
     if let Some(ns) = s.get("namespaces") {
@@ -184,9 +232,17 @@ fn subject(cx: &mut Cx<'_>, spec: &Node) -> AnpSubject {
     if let Some(p) = cx.obj(s, "pods") {
         let namespace_selector = cx.selector(p, "namespaceSelector").unwrap_or_default();
         let pod_selector = cx.selector(p, "podSelector").unwrap_or_default();
-        return AnpSubject::Pods { namespace_selector, pod_selector };
+        return AnpSubject::Pods {
+            namespace_selector,
+            pod_selector,
+        };
     }
-    cx.error("k8s-shape", s, "subject selects neither namespaces nor pods", "subject: namespaces or pods");
+    cx.error(
+        "k8s-shape",
+        s,
+        "subject selects neither namespaces nor pods",
+        "subject: namespaces or pods",
+    );
     AnpSubject::Namespaces(LabelSelector::default())
 }
 
@@ -202,7 +258,10 @@ fn anp_peer(cx: &mut Cx<'_>, p: &Node, egress: bool) -> Option<AnpPeer> {
     if let Some(pods) = cx.obj(p, "pods") {
         let namespace_selector = cx.selector(pods, "namespaceSelector").unwrap_or_default();
         let pod_selector = cx.selector(pods, "podSelector").unwrap_or_default();
-        return Some(AnpPeer::Pods { namespace_selector, pod_selector });
+        return Some(AnpPeer::Pods {
+            namespace_selector,
+            pod_selector,
+        });
     }
     if egress {
         if let Some(n) = p.get("nodes") {
@@ -217,8 +276,17 @@ fn anp_peer(cx: &mut Cx<'_>, p: &Node, egress: bool) -> Option<AnpPeer> {
             return Some(AnpPeer::Networks(cx.cidrs(p, "networks", false)));
         }
     }
-    let expected = if egress { "namespaces, pods, nodes or networks" } else { "namespaces or pods" };
-    cx.error("bad-peer", p, "a peer with no known selector", format!("a peer: {expected}"));
+    let expected = if egress {
+        "namespaces, pods, nodes or networks"
+    } else {
+        "namespaces or pods"
+    };
+    cx.error(
+        "bad-peer",
+        p,
+        "a peer with no known selector",
+        format!("a peer: {expected}"),
+    );
     None
 }
 
@@ -231,24 +299,43 @@ fn anp_ports(cx: &mut Cx<'_>, r: &Node) -> Option<Vec<AnpPort>> {
             if let Some(port) = cx.port(n, "port") {
                 out.push(AnpPort::Number { protocol, port });
             } else if n.get("port").is_none() {
-                cx.error("bad-port", n, "portNumber without port", "port: an integer 1-65535");
+                cx.error(
+                    "bad-port",
+                    n,
+                    "portNumber without port",
+                    "port: an integer 1-65535",
+                );
             }
         } else if let Some(name) = cx.str(p, "namedPort") {
             out.push(AnpPort::Named(name));
         } else if let Some(rg) = cx.obj(p, "portRange") {
             let protocol = cx.protocol(rg, "protocol");
             match (cx.port(rg, "start"), cx.port(rg, "end")) {
-                (Some(start), Some(end)) if start <= end => out.push(AnpPort::Range { protocol, start, end }),
+                (Some(start), Some(end)) if start <= end => out.push(AnpPort::Range {
+                    protocol,
+                    start,
+                    end,
+                }),
                 (Some(start), Some(end)) => cx.error(
                     "bad-port",
                     rg,
                     format!("port range {start}-{end} is empty"),
                     "portRange: start <= end, both 1-65535",
                 ),
-                _ => cx.error("bad-port", rg, "portRange needs start and end", "portRange: {protocol, start, end}"),
+                _ => cx.error(
+                    "bad-port",
+                    rg,
+                    "portRange needs start and end",
+                    "portRange: {protocol, start, end}",
+                ),
             }
         } else {
-            cx.error("bad-port", p, "a port with none of portNumber, namedPort, portRange", "portNumber, namedPort or portRange");
+            cx.error(
+                "bad-port",
+                p,
+                "a port with none of portNumber, namedPort, portRange",
+                "portNumber, namedPort or portRange",
+            );
         }
     }
     Some(out)
@@ -270,7 +357,11 @@ fn anp_rules(cx: &mut Cx<'_>, spec: &Node, key: &str, baseline: bool) -> Vec<Anp
             Some("Deny") => Some(AnpAction::Deny),
             Some("Pass") if !baseline => Some(AnpAction::Pass),
             other => {
-                let expected = if baseline { "action: Allow or Deny" } else { "action: Allow, Deny or Pass" };
+                let expected = if baseline {
+                    "action: Allow or Deny"
+                } else {
+                    "action: Allow, Deny or Pass"
+                };
                 let msg = match other {
                     Some(a) => format!("unknown action {a:?}"),
                     None => "rule without action".to_string(),
@@ -284,29 +375,56 @@ fn anp_rules(cx: &mut Cx<'_>, spec: &Node, key: &str, baseline: bool) -> Vec<Anp
             peers.extend(anp_peer(cx, p, egress));
         }
         if r.get(peers_key).is_none() {
-            cx.error("k8s-shape", r, format!("rule without `{peers_key}`"), format!("{peers_key}: a non-empty list of peers"));
+            cx.error(
+                "k8s-shape",
+                r,
+                format!("rule without `{peers_key}`"),
+                format!("{peers_key}: a non-empty list of peers"),
+            );
         }
         let ports = anp_ports(cx, r);
         if let Some(action) = action {
-            out.push(AnpRule { at: cx.prov(r), index, name: cx.str(r, "name"), action, peers, ports });
+            out.push(AnpRule {
+                at: cx.prov(r),
+                index,
+                name: cx.str(r, "name"),
+                action,
+                peers,
+                ports,
+            });
         }
     }
     out
 }
 
 /// `policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy`.
-pub(super) fn admin_network_policy(cx: &mut Cx<'_>, doc: &Node, api: &str, out: &mut ClusterObjects) -> Option<ObjectMeta> {
+pub(super) fn admin_network_policy(
+    cx: &mut Cx<'_>,
+    doc: &Node,
+    api: &str,
+    out: &mut ClusterObjects,
+) -> Option<ObjectMeta> {
     let meta = cx.meta(doc, api, "AdminNetworkPolicy");
     let e = empty();
     let spec = cx.obj(doc, "spec").unwrap_or(&e);
     let priority = match (spec.get("priority"), cx.int(spec, "priority")) {
         (_, Some(p)) if (0..=1000).contains(&p) => p as u32,
         (Some(n), Some(p)) => {
-            cx.error("k8s-shape", n, format!("priority {p} is out of range"), "priority: an integer 0-1000");
+            cx.error(
+                "k8s-shape",
+                n,
+                format!("priority {p} is out of range"),
+                "priority: an integer 0-1000",
+            );
             p.clamp(0, 1000) as u32
         }
         (None, _) => {
-            cx.error("k8s-shape", spec, "AdminNetworkPolicy without priority", "priority: an integer 0-1000");
+            cx.error(
+                "k8s-shape",
+                spec,
+                "AdminNetworkPolicy without priority",
+                "priority: an integer 0-1000",
+            );
             1000
         }
         (Some(_), None) => 1000,
@@ -314,7 +432,13 @@ pub(super) fn admin_network_policy(cx: &mut Cx<'_>, doc: &Node, api: &str, out: 
     let subject = subject(cx, spec);
     let ingress = anp_rules(cx, spec, "ingress", false);
     let egress = anp_rules(cx, spec, "egress", false);
-    out.admin_network_policies.push(AdminNetworkPolicy { meta: meta.clone(), priority, subject, ingress, egress });
+    out.admin_network_policies.push(AdminNetworkPolicy {
+        meta: meta.clone(),
+        priority,
+        subject,
+        ingress,
+        egress,
+    });
     Some(meta)
 }
 
@@ -331,6 +455,12 @@ pub(super) fn baseline_admin_network_policy(
     let subject = subject(cx, spec);
     let ingress = anp_rules(cx, spec, "ingress", true);
     let egress = anp_rules(cx, spec, "egress", true);
-    out.baseline_admin_network_policies.push(BaselineAdminNetworkPolicy { meta: meta.clone(), subject, ingress, egress });
+    out.baseline_admin_network_policies
+        .push(BaselineAdminNetworkPolicy {
+            meta: meta.clone(),
+            subject,
+            ingress,
+            egress,
+        });
     Some(meta)
 }

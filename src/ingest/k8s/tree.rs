@@ -30,12 +30,19 @@ pub(crate) enum Val {
 impl Node {
     /// A value with no known position.
     pub fn new(v: Val) -> Self {
-        Node { v, at: LineCol::default() }
+        Node {
+            v,
+            at: LineCol::default(),
+        }
     }
     /// The value under `key` of a mapping (`None` for other values, absent keys and `null`).
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.v {
-            Val::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| v.v != Val::Null),
+            Val::Map(m) => m
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .filter(|v| v.v != Val::Null),
             _ => None,
         }
     }
@@ -62,7 +69,9 @@ impl Node {
             Val::Null => J::Null,
             Val::Bool(b) => J::Bool(*b),
             Val::Int(i) => J::from(*i),
-            Val::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Val::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
             Val::Str(s) => J::String(s.clone()),
             Val::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
             Val::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
@@ -77,7 +86,10 @@ impl<'de> Deserialize<'de> for Node {
         let s = serde_saphyr::Spanned::<Val>::deserialize(d)?;
         let line = u32::try_from(s.referenced.line()).unwrap_or(0);
         let col = u32::try_from(s.referenced.column()).unwrap_or(0);
-        Ok(Node { v: s.value, at: LineCol { line, col } })
+        Ok(Node {
+            v: s.value,
+            at: LineCol { line, col },
+        })
     }
 }
 
@@ -101,13 +113,19 @@ impl<'de> Visitor<'de> for ValVisitor {
         Ok(Val::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val, E> {
-        Ok(i64::try_from(v).map(Val::Int).unwrap_or(Val::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Val::Int)
+            .unwrap_or(Val::Float(v as f64)))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Val, E> {
-        Ok(i64::try_from(v).map(Val::Int).unwrap_or(Val::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Val::Int)
+            .unwrap_or(Val::Float(v as f64)))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Val, E> {
-        Ok(i64::try_from(v).map(Val::Int).unwrap_or(Val::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Val::Int)
+            .unwrap_or(Val::Float(v as f64)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val, E> {
         Ok(Val::Float(v))
@@ -180,8 +198,8 @@ pub(crate) struct YamlError {
 fn yaml_options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_documents = 2_000_000;
-    budget.max_nodes = 200_000_000;
-    budget.max_events = 400_000_000;
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 100_000_000;
     budget.max_total_scalar_bytes = 1 << 31;
     budget.max_reader_input_bytes = None;
     budget.max_depth = 128;
@@ -194,7 +212,10 @@ fn yaml_options() -> serde_saphyr::Options {
 pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match serde_saphyr::from_multiple_with_options::<Option<Node>>(text, yaml_options()) {
-        Ok(docs) => Ok(docs.into_iter().map(|d| d.unwrap_or_else(|| Node::new(Val::Null))).collect()),
+        Ok(docs) => Ok(docs
+            .into_iter()
+            .map(|d| d.unwrap_or_else(|| Node::new(Val::Null)))
+            .collect()),
         Err(e) => {
             let at = e
                 .location()
@@ -222,7 +243,12 @@ pub(crate) fn parse_json(text: &str) -> Result<Node, serde_json::Error> {
     let mut next = 0usize;
     let count = count_values(&value);
     let usable = count == starts.len();
-    Ok(convert(&value, if usable { Some(&starts) } else { None }, &mut next, &mut lines))
+    Ok(convert(
+        &value,
+        if usable { Some(&starts) } else { None },
+        &mut next,
+        &mut lines,
+    ))
 }
 
 fn count_values(v: &serde_json::Value) -> usize {
@@ -233,9 +259,17 @@ fn count_values(v: &serde_json::Value) -> usize {
     }
 }
 
-fn convert(v: &serde_json::Value, starts: Option<&[usize]>, next: &mut usize, lines: &mut LineIndex) -> Node {
+fn convert(
+    v: &serde_json::Value,
+    starts: Option<&[usize]>,
+    next: &mut usize,
+    lines: &mut LineIndex,
+) -> Node {
     use serde_json::Value as J;
-    let at = starts.and_then(|s| s.get(*next)).map(|off| lines.at(*off)).unwrap_or_default();
+    let at = starts
+        .and_then(|s| s.get(*next))
+        .map(|off| lines.at(*off))
+        .unwrap_or_default();
     *next += 1;
     let v = match v {
         J::Null => Val::Null,
@@ -246,7 +280,11 @@ fn convert(v: &serde_json::Value, starts: Option<&[usize]>, next: &mut usize, li
         },
         J::String(s) => Val::Str(s.clone()),
         J::Array(a) => Val::Seq(a.iter().map(|x| convert(x, starts, next, lines)).collect()),
-        J::Object(o) => Val::Map(o.iter().map(|(k, x)| (k.clone(), convert(x, starts, next, lines))).collect()),
+        J::Object(o) => Val::Map(
+            o.iter()
+                .map(|(k, x)| (k.clone(), convert(x, starts, next, lines)))
+                .collect(),
+        ),
     };
     Node { v, at }
 }
@@ -294,7 +332,9 @@ fn value_starts(b: &[u8]) -> Vec<usize> {
             b':' => expect_key = false,
             c if c == b'-' || c.is_ascii_digit() || c == b't' || c == b'f' || c == b'n' => {
                 out.push(i);
-                while i < b.len() && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                while i < b.len()
+                    && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+                {
                     i += 1;
                 }
                 continue;
@@ -315,13 +355,30 @@ struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, c)| *c == b'\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, c)| *c == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { text, line_starts }
     }
     fn at(&mut self, off: usize) -> LineCol {
         let line = self.line_starts.partition_point(|s| *s <= off);
-        let start = self.line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
-        let col = self.text.get(start..off).map(|s| s.chars().count()).unwrap_or(0) as u32 + 1;
-        LineCol { line: line as u32, col }
+        let start = self
+            .line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let col = self
+            .text
+            .get(start..off)
+            .map(|s| s.chars().count())
+            .unwrap_or(0) as u32
+            + 1;
+        LineCol {
+            line: line as u32,
+            col,
+        }
     }
 }
