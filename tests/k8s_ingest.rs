@@ -470,6 +470,10 @@ fn large_streams_and_alias_bombs() {
         4 * n as u32 - 2
     );
 
+    if cfg!(debug_assertions) {
+        eprintln!("note: alias-bomb check runs in release builds only (it is slow unoptimised)");
+        return;
+    }
     let mut bomb = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
         let p = i - 1;
