@@ -1,16 +1,1239 @@
-//! `iptables-save` output.
+//! `iptables-save` output (and kube-proxy's own `iptables-restore` input, which has the same
+//! grammar without built-in chains, in kube-proxy's option order).
+//!
+//! Line-oriented: `*table`, `:CHAIN POLICY [p:b]`, `[p:b] -A CHAIN options`, `COMMIT`, `#`
+//! comments; also the restore-only commands `-N`, `-X`, `-F`, `-I`. Every malformed line
+//! (unterminated quote, option without argument, rule outside a table, jump to or rule in a
+//! chain that is not declared) is a located `iptables-syntax` error; unknown match modules and
+//! targets are kept raw and are never errors.
 
-use crate::diag::Diagnostics;
-use crate::model::iptables::IptablesDump;
-use crate::source::FileId;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::iptables::{
+    AddrMatch, Chain, Counters, IfaceMatch, IptablesDump, MarkOp, Match, PortMatch, ProtoMatch,
+    RawOption, RecentAction, Rule, Table, Target,
+};
+use crate::source::{FileId, Provenance};
+use ipnet::IpNet;
+use std::net::IpAddr;
 use std::path::Path;
 
 /// Parses one `iptables-save` dump; the node is named by a first-line comment or the file name.
 pub fn read(
-    _file: FileId,
-    _path: &Path,
-    _text: &str,
-    _diags: &mut Diagnostics,
+    file: FileId,
+    path: &Path,
+    text: &str,
+    diags: &mut Diagnostics,
 ) -> Option<IptablesDump> {
-    None
+    let mut p = Parser {
+        file,
+        diags,
+        dump: IptablesDump {
+            node: None,
+            file,
+            tables: Vec::new(),
+            legacy_tables_present: false,
+        },
+        current: None,
+        pending: Vec::new(),
+    };
+    let mut seen_content = false;
+    let mut last_line = 0u32;
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i as u32 + 1;
+        last_line = line_no;
+        let line = raw.trim_end_matches('\r');
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            let c = comment.trim();
+            if !seen_content && p.dump.node.is_none() {
+                let lower = c.to_ascii_lowercase();
+                if let Some(rest) = lower
+                    .strip_prefix("node:")
+                    .or_else(|| lower.strip_prefix("node "))
+                {
+                    let name = c[c.len() - rest.len()..].trim();
+                    if !name.is_empty() {
+                        p.dump.node = Some(name.to_string());
+                    }
+                }
+            }
+            if c.starts_with("Warning: iptables-legacy tables present") {
+                p.dump.legacy_tables_present = true;
+                p.diags.push(
+                    Diagnostic::warning(
+                        "iptables-incomplete",
+                        Provenance::at(file, line_no, 1),
+                        "iptables-legacy tables are also present on this node; this dump does not show them",
+                    )
+                    .expected("also the output of iptables-legacy-save for this node"),
+                );
+            }
+            continue;
+        }
+        seen_content = true;
+        p.line(line_no, line);
+    }
+    if let Some(t) = p.current.take() {
+        p.err(
+            last_line.max(1),
+            1,
+            format!("table {} is not ended by COMMIT", t.name),
+            "COMMIT after the last rule of each table",
+        );
+        p.finish_table(t);
+    }
+    if p.dump.node.is_none() {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(stem) = name.strip_suffix(".iptables-save") {
+            if !stem.is_empty() {
+                p.dump.node = Some(stem.to_string());
+            }
+        }
+    }
+    Some(p.dump)
+}
+
+/// A token with its 1-based column and whether it was quoted.
+#[derive(Debug, Clone)]
+struct Tok {
+    text: String,
+    col: u32,
+    quoted: bool,
+}
+
+/// Splits a line into tokens: whitespace-separated, double quotes with backslash escapes.
+fn tokenize(line: &str) -> Result<Vec<Tok>, (u32, String)> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().enumerate().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let col = i as u32 + 1;
+        let mut text = String::new();
+        let mut quoted = false;
+        while let Some(&(j, c)) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            chars.next();
+            if c == '"' {
+                quoted = true;
+                let mut closed = false;
+                while let Some((_, q)) = chars.next() {
+                    match q {
+                        '\\' => {
+                            if let Some((_, e)) = chars.next() {
+                                text.push(e);
+                            }
+                        }
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        _ => text.push(q),
+                    }
+                }
+                if !closed {
+                    return Err((j as u32 + 1, "unterminated quoted string".into()));
+                }
+            } else {
+                text.push(c);
+            }
+        }
+        out.push(Tok { text, col, quoted });
+    }
+    Ok(out)
+}
+
+fn builtin_chains(table: &str) -> &'static [&'static str] {
+    match table {
+        "filter" | "security" => &["INPUT", "FORWARD", "OUTPUT"],
+        "nat" => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+        "mangle" => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+        "raw" => &["PREROUTING", "OUTPUT"],
+        _ => &[],
+    }
+}
+
+const TARGET_EXTENSIONS: &[&str] = &[
+    "ACCEPT",
+    "DROP",
+    "RETURN",
+    "REJECT",
+    "DNAT",
+    "SNAT",
+    "MASQUERADE",
+    "MARK",
+    "CONNMARK",
+    "QUEUE",
+    "NFQUEUE",
+    "LOG",
+    "NFLOG",
+    "ULOG",
+    "REDIRECT",
+    "TPROXY",
+    "CT",
+    "NOTRACK",
+    "TRACE",
+    "CLASSIFY",
+    "DSCP",
+    "TOS",
+    "TCPMSS",
+    "TTL",
+    "HL",
+    "NETMAP",
+    "SET",
+    "CHECKSUM",
+    "AUDIT",
+    "TEE",
+    "IDLETIMER",
+    "LED",
+    "SECMARK",
+    "CONNSECMARK",
+    "SYNPROXY",
+    "CLUSTERIP",
+    "ECN",
+    "HMARK",
+    "RATEEST",
+    "DNPT",
+    "SNPT",
+    "MIRROR",
+];
+
+/// Options that take no argument.
+const FLAGS: &[&str] = &[
+    "--set",
+    "--rcheck",
+    "--update",
+    "--remove",
+    "--reap",
+    "--rsource",
+    "--rdest",
+    "--limit-iface-in",
+    "--limit-iface-out",
+    "--random",
+    "--random-fully",
+    "--persistent",
+    "--syn",
+    "--physdev-is-in",
+    "--physdev-is-out",
+    "--physdev-is-bridged",
+    "--restore-mark",
+    "--save-mark",
+    "--log-uid",
+    "--notrack",
+    "--checksum-fill",
+    "--log-tcp-sequence",
+    "--log-tcp-options",
+    "--log-ip-options",
+    "--log-macdecode",
+    "--return-nomatch",
+    "--ipv4",
+    "--ipv6",
+    "-4",
+    "-6",
+    "--fragment",
+    "--udp-encap",
+    "--ct-clear",
+    "--zone-orig",
+    "--zone-reply",
+];
+
+/// Options that take two arguments.
+const TWO_ARGS: &[&str] = &["--match-set", "--tcp-flags", "--set-counters"];
+
+/// Options known to take exactly one argument (even one that starts with `-`).
+const ONE_ARG: &[&str] = &[
+    "--comment",
+    "--dport",
+    "--sport",
+    "--destination-port",
+    "--source-port",
+    "--dports",
+    "--sports",
+    "--ports",
+    "--destination-ports",
+    "--source-ports",
+    "--src-type",
+    "--dst-type",
+    "--mode",
+    "--probability",
+    "--every",
+    "--packet",
+    "--name",
+    "--seconds",
+    "--hitcount",
+    "--mask",
+    "--mark",
+    "--ctstate",
+    "--state",
+    "--nfacct-name",
+    "--to-destination",
+    "--to-source",
+    "--to-ports",
+    "--reject-with",
+    "--set-xmark",
+    "--set-mark",
+    "--or-mark",
+    "--xor-mark",
+    "--and-mark",
+    "--nfmask",
+    "--ctmask",
+    "--log-prefix",
+    "--log-level",
+    "--physdev-in",
+    "--physdev-out",
+    "--ctstatus",
+    "--ctproto",
+    "--ctorigsrc",
+    "--ctorigdst",
+    "--ctreplsrc",
+    "--ctrepldst",
+];
+
+struct Parser<'a> {
+    file: FileId,
+    diags: &'a mut Diagnostics,
+    dump: IptablesDump,
+    current: Option<Table>,
+    /// Jumps to chains not declared when seen: `(chain, line, col)`, checked at COMMIT.
+    pending: Vec<(String, u32, u32)>,
+}
+
+impl Parser<'_> {
+    fn err(&mut self, line: u32, col: u32, msg: impl Into<String>, expected: &str) {
+        self.diags.push(
+            Diagnostic::error("iptables-syntax", Provenance::at(self.file, line, col), msg)
+                .expected(expected),
+        );
+    }
+
+    fn finish_table(&mut self, t: Table) {
+        for (chain, line, col) in std::mem::take(&mut self.pending) {
+            if !t.chains.contains_key(&chain) {
+                self.err(
+                    line,
+                    col,
+                    format!("jump to chain {chain}, which table {} does not declare", t.name),
+                    "a target extension (ACCEPT, DROP, DNAT, ...) or a chain declared with `:NAME - [0:0]`",
+                );
+            }
+        }
+        self.dump.tables.push(t);
+    }
+
+    fn line(&mut self, n: u32, line: &str) {
+        let trimmed = line.trim_start();
+        let indent = (line.len() - trimmed.len()) as u32;
+        if let Some(name) = trimmed.strip_prefix('*') {
+            if let Some(t) = self.current.take() {
+                self.err(
+                    n,
+                    1,
+                    format!("table {} is not ended by COMMIT before *{name}", t.name),
+                    "COMMIT before the next table",
+                );
+                self.finish_table(t);
+            }
+            let name = name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                self.err(
+                    n,
+                    1,
+                    "malformed table header",
+                    "*nat, *filter, *mangle, *raw or *security",
+                );
+            }
+            self.current = Some(Table {
+                name: name.to_string(),
+                line: n,
+                chains: Default::default(),
+            });
+            return;
+        }
+        if trimmed == "COMMIT" {
+            match self.current.take() {
+                Some(t) => self.finish_table(t),
+                None => self.err(
+                    n,
+                    indent + 1,
+                    "COMMIT outside a table",
+                    "a `*table` line before COMMIT",
+                ),
+            }
+            return;
+        }
+        let toks = match tokenize(trimmed) {
+            Ok(t) => t,
+            Err((col, msg)) => {
+                self.err(n, col + indent, msg, "a closing double quote");
+                return;
+            }
+        };
+        let toks: Vec<Tok> = toks
+            .into_iter()
+            .map(|t| Tok {
+                col: t.col + indent,
+                ..t
+            })
+            .collect();
+        if self.current.is_none() {
+            self.err(
+                n,
+                indent + 1,
+                "rule or chain outside a table",
+                "a `*table` line (e.g. *nat) before rules",
+            );
+            return;
+        }
+        if let Some(first) = toks.first() {
+            if let Some(name) = first.text.strip_prefix(':') {
+                self.declare(n, name, &toks[1..]);
+                return;
+            }
+        }
+        let (counters, rest) = match toks.first() {
+            Some(t) if t.text.starts_with('[') && !t.quoted => match parse_counters(&t.text) {
+                Some(c) => (Some(c), &toks[1..]),
+                None => {
+                    self.err(
+                        n,
+                        t.col,
+                        format!("malformed counters {:?}", t.text),
+                        "[packets:bytes]",
+                    );
+                    return;
+                }
+            },
+            _ => (None, &toks[..]),
+        };
+        let Some(cmd) = rest.first() else { return };
+        match cmd.text.as_str() {
+            "-A" | "--append" | "-I" | "--insert" => self.rule(n, line, counters, cmd, &rest[1..]),
+            "-N" | "--new-chain" => {
+                if let Some(name) = self.arg(n, cmd, rest.get(1)) {
+                    self.declare(n, &name, &[]);
+                }
+            }
+            "-X" | "--delete-chain" => {
+                if let Some(name) = rest.get(1) {
+                    if let Some(t) = self.current.as_mut() {
+                        t.chains.shift_remove(&name.text);
+                    }
+                }
+            }
+            "-F" | "--flush" => {
+                if let Some(t) = self.current.as_mut() {
+                    match rest.get(1) {
+                        Some(name) => {
+                            if let Some(c) = t.chains.get_mut(&name.text) {
+                                c.rules.clear();
+                            }
+                        }
+                        None => t.chains.values_mut().for_each(|c| c.rules.clear()),
+                    }
+                }
+            }
+            other => self.err(
+                n,
+                cmd.col,
+                format!("unknown line {other:?}"),
+                "*table, :CHAIN POLICY [p:b], -A CHAIN ..., COMMIT or a # comment",
+            ),
+        }
+    }
+
+    fn arg(&mut self, n: u32, opt: &Tok, next: Option<&Tok>) -> Option<String> {
+        match next {
+            Some(t) => Some(t.text.clone()),
+            None => {
+                self.err(
+                    n,
+                    opt.col,
+                    format!("option {} without argument", opt.text),
+                    "an argument after the option",
+                );
+                None
+            }
+        }
+    }
+
+    fn declare(&mut self, n: u32, name: &str, rest: &[Tok]) {
+        if name.is_empty() {
+            self.err(
+                n,
+                1,
+                "chain declaration without a name",
+                ":CHAIN POLICY [packets:bytes]",
+            );
+            return;
+        }
+        let policy = rest.first().map(|t| t.text.clone()).filter(|p| p != "-");
+        let counters = rest.get(1).and_then(|t| parse_counters(&t.text));
+        if let Some(t) = self.current.as_mut() {
+            t.chains.insert(
+                name.to_string(),
+                Chain {
+                    name: name.to_string(),
+                    policy,
+                    counters,
+                    line: n,
+                    rules: Vec::new(),
+                },
+            );
+        }
+    }
+
+    fn rule(&mut self, n: u32, text: &str, counters: Option<Counters>, cmd: &Tok, toks: &[Tok]) {
+        let Some(chain_tok) = toks.first() else {
+            self.err(
+                n,
+                cmd.col,
+                format!("{} without a chain name", cmd.text),
+                "-A CHAIN followed by the rule",
+            );
+            return;
+        };
+        let chain = chain_tok.text.clone();
+        let mut toks = &toks[1..];
+        let mut insert_at: Option<usize> = None;
+        if cmd.text == "-I" || cmd.text == "--insert" {
+            if let Some(pos) = toks.first().and_then(|t| t.text.parse::<usize>().ok()) {
+                insert_at = Some(pos.saturating_sub(1));
+                toks = &toks[1..];
+            } else {
+                insert_at = Some(0);
+            }
+        }
+        let Some(table) = self.current.as_ref() else {
+            return;
+        };
+        let table_name = table.name.clone();
+        if !table.chains.contains_key(&chain) {
+            if builtin_chains(&table_name).contains(&chain.as_str()) {
+                if let Some(t) = self.current.as_mut() {
+                    t.chains.insert(
+                        chain.clone(),
+                        Chain {
+                            name: chain.clone(),
+                            policy: Some("ACCEPT".into()),
+                            ..Default::default()
+                        },
+                    );
+                }
+            } else {
+                self.err(
+                    n,
+                    chain_tok.col,
+                    format!("rule in chain {chain}, which table {table_name} does not declare"),
+                    "a chain declared with `:NAME - [0:0]` before its rules",
+                );
+                return;
+            }
+        }
+        let Some(rule) = self.parse_rule(n, text, counters, toks) else {
+            return;
+        };
+        if let Some(t) = self.current.as_mut() {
+            if let Some(c) = t.chains.get_mut(&chain) {
+                match insert_at {
+                    Some(i) if i <= c.rules.len() => c.rules.insert(i, rule),
+                    _ => c.rules.push(rule),
+                }
+            }
+        }
+    }
+
+    /// Collects an option's arguments.
+    fn take_args(&mut self, n: u32, toks: &[Tok], i: &mut usize) -> Option<RawOption> {
+        let opt = &toks[*i];
+        *i += 1;
+        let name = opt.text.clone();
+        let mut args = Vec::new();
+        let arity = if FLAGS.contains(&name.as_str()) {
+            Some(0)
+        } else if TWO_ARGS.contains(&name.as_str()) {
+            Some(2)
+        } else if ONE_ARG.contains(&name.as_str()) {
+            Some(1)
+        } else {
+            None
+        };
+        match arity {
+            Some(k) => {
+                for _ in 0..k {
+                    match toks.get(*i) {
+                        Some(t)
+                            if t.quoted
+                                || !(t.text.starts_with("--") || t.text == "!")
+                                || name == "--comment" =>
+                        {
+                            args.push(t.text.clone());
+                            *i += 1;
+                        }
+                        _ => {
+                            self.err(
+                                n,
+                                opt.col,
+                                format!("option {name} without argument"),
+                                "an argument after the option",
+                            );
+                            return None;
+                        }
+                    }
+                }
+            }
+            None => {
+                while let Some(t) = toks.get(*i) {
+                    if !t.quoted && (t.text.starts_with('-') && t.text.len() > 1 || t.text == "!") {
+                        break;
+                    }
+                    args.push(t.text.clone());
+                    *i += 1;
+                }
+            }
+        }
+        Some(RawOption {
+            negated: false,
+            name,
+            args,
+        })
+    }
+
+    fn parse_rule(
+        &mut self,
+        n: u32,
+        text: &str,
+        counters: Option<Counters>,
+        toks: &[Tok],
+    ) -> Option<Rule> {
+        let mut rule = Rule {
+            line: n,
+            text: text.trim_end().to_string(),
+            counters,
+            src: None,
+            dst: None,
+            in_iface: None,
+            out_iface: None,
+            protocol: None,
+            fragment: None,
+            matches: Vec::new(),
+            target: None,
+            goto: false,
+        };
+        // The module options being collected: (module, options, column).
+        let mut module: Option<(String, Vec<RawOption>, u32)> = None;
+        let mut target: Option<(String, Vec<RawOption>, u32)> = None;
+        let mut neg = false;
+        let mut i = 0;
+        let mut ok = true;
+        while i < toks.len() {
+            let t = &toks[i];
+            if t.text == "!" && !t.quoted {
+                neg = true;
+                i += 1;
+                continue;
+            }
+            let generic = |s: &str| {
+                matches!(
+                    s,
+                    "-s" | "--source"
+                        | "--src"
+                        | "-d"
+                        | "--destination"
+                        | "--dst"
+                        | "-i"
+                        | "--in-interface"
+                        | "-o"
+                        | "--out-interface"
+                        | "-p"
+                        | "--protocol"
+                        | "-m"
+                        | "--match"
+                        | "-j"
+                        | "--jump"
+                        | "-g"
+                        | "--goto"
+                        | "-c"
+                        | "--set-counters"
+                        | "-f"
+                        | "--fragment"
+                )
+            };
+            if !t.quoted && generic(&t.text) {
+                let opt = t.clone();
+                i += 1;
+                if opt.text == "-f" || opt.text == "--fragment" {
+                    rule.fragment = Some(!neg);
+                    neg = false;
+                    continue;
+                }
+                let Some(arg) = toks
+                    .get(i)
+                    .filter(|a| a.quoted || !a.text.starts_with('-') || opt.text == "-c")
+                else {
+                    self.err(
+                        n,
+                        opt.col,
+                        format!("option {} without argument", opt.text),
+                        "an argument after the option",
+                    );
+                    return None;
+                };
+                i += 1;
+                match opt.text.as_str() {
+                    "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                        let Some(net) = parse_net(&arg.text) else {
+                            self.err(
+                                n,
+                                arg.col,
+                                format!("{:?} is not an address or CIDR", arg.text),
+                                "an IP address or CIDR",
+                            );
+                            return None;
+                        };
+                        let m = Some(AddrMatch { negated: neg, net });
+                        if opt.text.starts_with("-s")
+                            || opt.text == "--source"
+                            || opt.text == "--src"
+                        {
+                            rule.src = m;
+                        } else {
+                            rule.dst = m;
+                        }
+                    }
+                    "-i" | "--in-interface" => {
+                        rule.in_iface = Some(IfaceMatch {
+                            negated: neg,
+                            name: arg.text.clone(),
+                        })
+                    }
+                    "-o" | "--out-interface" => {
+                        rule.out_iface = Some(IfaceMatch {
+                            negated: neg,
+                            name: arg.text.clone(),
+                        })
+                    }
+                    "-p" | "--protocol" => {
+                        rule.protocol = Some(ProtoMatch {
+                            negated: neg,
+                            protocol: arg.text.to_ascii_lowercase(),
+                        })
+                    }
+                    "-c" | "--set-counters" => {
+                        let bytes = toks.get(i).map(|b| b.text.clone()).unwrap_or_default();
+                        i += 1;
+                        rule.counters = Some(Counters {
+                            packets: arg.text.parse().unwrap_or(0),
+                            bytes: bytes.parse().unwrap_or(0),
+                        });
+                    }
+                    "-m" | "--match" => {
+                        if let Some((m, opts, col)) = module.take() {
+                            ok &= self.push_match(n, &mut rule, &m, opts, col);
+                        }
+                        module = Some((arg.text.clone(), Vec::new(), arg.col));
+                    }
+                    _ => {
+                        // -j / -g
+                        if let Some((m, opts, col)) = module.take() {
+                            ok &= self.push_match(n, &mut rule, &m, opts, col);
+                        }
+                        rule.goto = opt.text == "-g" || opt.text == "--goto";
+                        target = Some((arg.text.clone(), Vec::new(), arg.col));
+                    }
+                }
+                neg = false;
+                continue;
+            }
+            if t.text.starts_with('-') && !t.quoted {
+                let mut o = self.take_args(n, toks, &mut i)?;
+                o.negated = neg;
+                neg = false;
+                let port_opt = matches!(
+                    o.name.as_str(),
+                    "--dport"
+                        | "--sport"
+                        | "--destination-port"
+                        | "--source-port"
+                        | "--tcp-flags"
+                        | "--syn"
+                );
+                let owns_ports = |m: &str| matches!(m, "tcp" | "udp" | "sctp" | "udplite" | "dccp");
+                if port_opt
+                    && target.is_none()
+                    && module.as_ref().is_some_and(|m| !owns_ports(&m.0))
+                {
+                    // `-m comment --comment x -p udp --dport 53`: the implicit protocol module.
+                    if let Some((m, opts, col)) = module.take() {
+                        ok &= self.push_match(n, &mut rule, &m, opts, col);
+                    }
+                }
+                if let Some((_, opts, _)) = target.as_mut() {
+                    opts.push(o);
+                } else if let Some((_, opts, _)) = module.as_mut() {
+                    opts.push(o);
+                } else if let Some(p) = rule
+                    .protocol
+                    .as_ref()
+                    .filter(|p| matches!(p.protocol.as_str(), "tcp" | "udp" | "sctp"))
+                {
+                    // Implicit protocol module (`-p tcp --dport 80`).
+                    module = Some((p.protocol.clone(), vec![o], t.col));
+                } else {
+                    self.err(
+                        n,
+                        t.col,
+                        format!("option {} outside any match module", t.text),
+                        "-m MODULE before module options",
+                    );
+                    return None;
+                }
+                continue;
+            }
+            self.err(
+                n,
+                t.col,
+                format!("unexpected argument {:?}", t.text),
+                "an option starting with -",
+            );
+            return None;
+        }
+        if let Some((m, opts, col)) = module.take() {
+            ok &= self.push_match(n, &mut rule, &m, opts, col);
+        }
+        if let Some((name, opts, col)) = target {
+            rule.target = Some(self.make_target(n, &name, opts, col));
+        }
+        ok.then_some(rule)
+    }
+
+    fn bad(&mut self, n: u32, col: u32, msg: String, expected: &str) -> bool {
+        self.err(n, col, msg, expected);
+        false
+    }
+
+    fn push_match(
+        &mut self,
+        n: u32,
+        rule: &mut Rule,
+        module: &str,
+        opts: Vec<RawOption>,
+        col: u32,
+    ) -> bool {
+        let one = |o: &RawOption| o.args.first().cloned().unwrap_or_default();
+        let m = match module {
+            "comment" => Match::Comment(
+                opts.iter()
+                    .find(|o| o.name == "--comment")
+                    .map(one)
+                    .unwrap_or_default(),
+            ),
+            "tcp" | "udp" | "sctp" => {
+                let (mut dport, mut sport, mut other) = (None, None, Vec::new());
+                for o in opts {
+                    match o.name.as_str() {
+                        "--dport" | "--destination-port" | "--sport" | "--source-port" => {
+                            let Some(r) = parse_port_range(&one(&o)) else {
+                                return self.bad(
+                                    n,
+                                    col,
+                                    format!("{} {:?} is not a port or range", o.name, one(&o)),
+                                    "a port 0-65535 or a range a:b",
+                                );
+                            };
+                            let pm = Some(PortMatch {
+                                negated: o.negated,
+                                ranges: vec![r],
+                            });
+                            if matches!(o.name.as_str(), "--dport" | "--destination-port") {
+                                dport = pm;
+                            } else {
+                                sport = pm;
+                            }
+                        }
+                        _ => other.push(o),
+                    }
+                }
+                Match::Ports {
+                    module: module.to_string(),
+                    dport,
+                    sport,
+                    other,
+                }
+            }
+            "multiport" => {
+                let (mut dports, mut sports, mut ports) = (None, None, None);
+                for o in opts {
+                    let list = one(&o);
+                    let ranges: Option<Vec<(u16, u16)>> =
+                        list.split(',').map(parse_port_range).collect();
+                    let Some(ranges) = ranges else {
+                        return self.bad(
+                            n,
+                            col,
+                            format!("{} {list:?} is not a port list", o.name),
+                            "comma-separated ports or ranges a:b",
+                        );
+                    };
+                    let pm = Some(PortMatch {
+                        negated: o.negated,
+                        ranges,
+                    });
+                    match o.name.as_str() {
+                        "--dports" | "--destination-ports" => dports = pm,
+                        "--sports" | "--source-ports" => sports = pm,
+                        _ => ports = pm,
+                    }
+                }
+                Match::Multiport {
+                    dports,
+                    sports,
+                    ports,
+                }
+            }
+            "addrtype" => {
+                let mut m = (None, None, false, false);
+                for o in opts {
+                    let types = one(&o).split(',').map(str::to_string).collect();
+                    match o.name.as_str() {
+                        "--src-type" => m.0 = Some((o.negated, types)),
+                        "--dst-type" => m.1 = Some((o.negated, types)),
+                        "--limit-iface-in" => m.2 = true,
+                        "--limit-iface-out" => m.3 = true,
+                        _ => {}
+                    }
+                }
+                Match::Addrtype {
+                    src_type: m.0,
+                    dst_type: m.1,
+                    limit_iface_in: m.2,
+                    limit_iface_out: m.3,
+                }
+            }
+            "statistic" => {
+                let (mut mode, mut probability, mut text, mut every, mut packet, mut negated) =
+                    (String::new(), None, None, None, None, false);
+                for o in opts {
+                    negated |= o.negated;
+                    match o.name.as_str() {
+                        "--mode" => mode = one(&o),
+                        "--probability" => {
+                            let s = one(&o);
+                            match s.parse::<f64>() {
+                                Ok(p) if (0.0..=1.0).contains(&p) => probability = Some(p),
+                                _ => {
+                                    return self.bad(
+                                        n,
+                                        col,
+                                        format!("probability {s:?} is not a number 0-1"),
+                                        "--probability 0.5",
+                                    )
+                                }
+                            }
+                            text = Some(s);
+                        }
+                        "--every" => every = one(&o).parse().ok(),
+                        "--packet" => packet = one(&o).parse().ok(),
+                        _ => {}
+                    }
+                }
+                Match::Statistic {
+                    mode,
+                    probability,
+                    probability_text: text,
+                    every,
+                    packet,
+                    negated,
+                }
+            }
+            "recent" => {
+                let mut m = Match::Recent {
+                    name: "DEFAULT".into(),
+                    action: None,
+                    negated: false,
+                    seconds: None,
+                    hitcount: None,
+                    reap: false,
+                    rdest: false,
+                    mask: None,
+                };
+                if let Match::Recent {
+                    name,
+                    action,
+                    negated,
+                    seconds,
+                    hitcount,
+                    reap,
+                    rdest,
+                    mask,
+                } = &mut m
+                {
+                    for o in opts {
+                        match o.name.as_str() {
+                            "--name" => *name = one(&o),
+                            "--set" | "--rcheck" | "--update" | "--remove" => {
+                                *negated = o.negated;
+                                *action = Some(match o.name.as_str() {
+                                    "--set" => RecentAction::Set,
+                                    "--rcheck" => RecentAction::Rcheck,
+                                    "--update" => RecentAction::Update,
+                                    _ => RecentAction::Remove,
+                                });
+                            }
+                            "--seconds" => *seconds = one(&o).parse().ok(),
+                            "--hitcount" => *hitcount = one(&o).parse().ok(),
+                            "--reap" => *reap = true,
+                            "--rdest" => *rdest = true,
+                            "--rsource" => *rdest = false,
+                            "--mask" => *mask = Some(one(&o)),
+                            _ => {}
+                        }
+                    }
+                }
+                m
+            }
+            "mark" => {
+                let Some(o) = opts.iter().find(|o| o.name == "--mark") else {
+                    return self.bad(
+                        n,
+                        col,
+                        "-m mark without --mark".into(),
+                        "--mark VALUE[/MASK]",
+                    );
+                };
+                let Some((value, mask)) = parse_mark(&one(o)) else {
+                    return self.bad(
+                        n,
+                        col,
+                        format!("mark {:?} is not VALUE[/MASK]", one(o)),
+                        "--mark 0x4000/0x4000",
+                    );
+                };
+                Match::Mark {
+                    negated: o.negated,
+                    value,
+                    mask,
+                }
+            }
+            "conntrack" => {
+                let mut ctstate = None;
+                let mut other = Vec::new();
+                for o in opts {
+                    if o.name == "--ctstate" {
+                        ctstate =
+                            Some((o.negated, one(&o).split(',').map(str::to_string).collect()));
+                    } else {
+                        other.push(o);
+                    }
+                }
+                Match::Conntrack { ctstate, other }
+            }
+            "state" => {
+                let o = opts.iter().find(|o| o.name == "--state");
+                Match::State {
+                    negated: o.is_some_and(|o| o.negated),
+                    states: o
+                        .map(|o| one(o).split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                }
+            }
+            "set" => {
+                let mut m = (false, String::new(), Vec::new(), Vec::new());
+                for o in opts {
+                    if o.name == "--match-set" {
+                        m.0 = o.negated;
+                        m.1 = o.args.first().cloned().unwrap_or_default();
+                        m.2 = o
+                            .args
+                            .get(1)
+                            .map(|f| f.split(',').map(str::to_string).collect())
+                            .unwrap_or_default();
+                    } else {
+                        m.3.push(o);
+                    }
+                }
+                Match::Set {
+                    negated: m.0,
+                    name: m.1,
+                    flags: m.2,
+                    other: m.3,
+                }
+            }
+            "physdev" => Match::Physdev(opts),
+            "nfacct" => Match::Nfacct(
+                opts.iter()
+                    .find(|o| o.name == "--nfacct-name")
+                    .map(one)
+                    .unwrap_or_default(),
+            ),
+            _ => Match::Other {
+                module: module.to_string(),
+                options: opts,
+            },
+        };
+        rule.matches.push(m);
+        true
+    }
+
+    fn make_target(&mut self, n: u32, name: &str, opts: Vec<RawOption>, col: u32) -> Target {
+        let declared = self
+            .current
+            .as_ref()
+            .is_some_and(|t| t.chains.contains_key(name));
+        if declared || !TARGET_EXTENSIONS.contains(&name) {
+            if !declared {
+                self.pending.push((name.to_string(), n, col));
+            }
+            return Target::Chain(name.to_string());
+        }
+        let one = |k: &str| {
+            opts.iter()
+                .find(|o| o.name == k)
+                .and_then(|o| o.args.first().cloned())
+        };
+        let has = |k: &str| opts.iter().any(|o| o.name == k);
+        match name {
+            "ACCEPT" => Target::Accept,
+            "DROP" => Target::Drop,
+            "RETURN" => Target::Return,
+            "REJECT" => Target::Reject {
+                with: one("--reject-with"),
+            },
+            "DNAT" => Target::Dnat {
+                to_destination: one("--to-destination"),
+                other: opts
+                    .iter()
+                    .filter(|o| o.name != "--to-destination")
+                    .cloned()
+                    .collect(),
+            },
+            "SNAT" => Target::Snat {
+                to_source: one("--to-source"),
+                random_fully: has("--random-fully"),
+                other: opts
+                    .iter()
+                    .filter(|o| o.name != "--to-source" && o.name != "--random-fully")
+                    .cloned()
+                    .collect(),
+            },
+            "MASQUERADE" => Target::Masquerade {
+                random_fully: has("--random-fully"),
+                other: opts
+                    .iter()
+                    .filter(|o| o.name != "--random-fully")
+                    .cloned()
+                    .collect(),
+            },
+            "MARK" | "CONNMARK" => {
+                let op = self.mark_op(n, col, &opts);
+                if name == "MARK" {
+                    Target::Mark(op)
+                } else {
+                    Target::Connmark(op)
+                }
+            }
+            _ => Target::Other {
+                name: name.to_string(),
+                options: opts,
+            },
+        }
+    }
+
+    fn mark_op(&mut self, n: u32, col: u32, opts: &[RawOption]) -> MarkOp {
+        if opts.len() == 1 {
+            let o = &opts[0];
+            let arg = o.args.first().cloned().unwrap_or_default();
+            let parsed = parse_mark(&arg);
+            let op = match (o.name.as_str(), parsed) {
+                ("--set-xmark", Some((value, mask))) => Some(MarkOp::SetXmark { value, mask }),
+                ("--set-mark", Some((value, mask))) => Some(MarkOp::SetMark { value, mask }),
+                ("--or-mark", Some((v, _))) => Some(MarkOp::Or(v)),
+                ("--xor-mark", Some((v, _))) => Some(MarkOp::Xor(v)),
+                ("--and-mark", Some((v, _))) => Some(MarkOp::And(v)),
+                (
+                    "--set-xmark" | "--set-mark" | "--or-mark" | "--xor-mark" | "--and-mark",
+                    None,
+                ) => {
+                    self.err(
+                        n,
+                        col,
+                        format!("{} {arg:?} is not VALUE[/MASK]", o.name),
+                        "a mark such as 0x4000/0x4000",
+                    );
+                    None
+                }
+                _ => None,
+            };
+            if let Some(op) = op {
+                return op;
+            }
+        }
+        MarkOp::Other(opts.to_vec())
+    }
+}
+
+fn parse_counters(s: &str) -> Option<Counters> {
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    let (p, b) = inner.split_once(':')?;
+    Some(Counters {
+        packets: p.parse().ok()?,
+        bytes: b.parse().ok()?,
+    })
+}
+
+fn parse_net(s: &str) -> Option<IpNet> {
+    if let Ok(n) = s.parse::<IpNet>() {
+        return Some(n);
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(IpNet::from(ip));
+    }
+    // Dotted netmask form `10.0.0.0/255.0.0.0`.
+    let (a, m) = s.split_once('/')?;
+    let ip: std::net::Ipv4Addr = a.parse().ok()?;
+    let mask: std::net::Ipv4Addr = m.parse().ok()?;
+    let bits = u32::from(mask);
+    if bits.leading_ones() + bits.trailing_zeros() != 32 {
+        return None;
+    }
+    ipnet::Ipv4Net::new(ip, bits.leading_ones() as u8)
+        .ok()
+        .map(IpNet::V4)
+}
+
+fn parse_port_range(s: &str) -> Option<(u16, u16)> {
+    match s.split_once(':') {
+        Some((a, b)) => {
+            let lo = if a.is_empty() { 0 } else { a.parse().ok()? };
+            let hi = if b.is_empty() { 65535 } else { b.parse().ok()? };
+            (lo <= hi).then_some((lo, hi))
+        }
+        None => {
+            let p = s.parse().ok()?;
+            Some((p, p))
+        }
+    }
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn parse_mark(s: &str) -> Option<(u32, u32)> {
+    match s.split_once('/') {
+        Some((v, m)) => Some((parse_u32(v)?, parse_u32(m)?)),
+        None => Some((parse_u32(s)?, u32::MAX)),
+    }
 }

@@ -1,0 +1,331 @@
+//! iptables-save ingest: the kube-proxy conformance dumps (both forms) and malformed input.
+
+use netpath::diag::{Diagnostics, Severity};
+use netpath::ingest::iptables::read;
+use netpath::model::iptables::{IptablesDump, MarkOp, Match, Target};
+use netpath::source::{FileId, Locator};
+use std::path::{Path, PathBuf};
+
+fn corpus() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/kube-proxy");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("note: {} absent; corpus tests skipped", p.display());
+        None
+    }
+}
+
+fn parse(path: &Path, text: &str) -> (IptablesDump, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let dump = read(FileId(0), path, text, &mut diags).expect("a dump");
+    (dump, diags)
+}
+
+fn dumps(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "iptables-save"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn error_lines(d: &Diagnostics) -> Vec<(u32, u32)> {
+    d.errors()
+        .map(|e| match e.at.as_ref().map(|p| &p.locator) {
+            Some(Locator::At(lc)) => (lc.line, lc.col),
+            other => panic!("unlocated error {e:?} {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn every_conformance_dump_parses_in_both_forms() {
+    let Some(root) = corpus() else { return };
+    let mut files = dumps(&root);
+    files.extend(dumps(&root.join("rendered/nft")));
+    files.extend(dumps(&root.join("rendered/legacy")));
+    assert_eq!(files.len(), 21);
+    let mut total_rules = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let (dump, diags) = parse(f, &text);
+        assert!(!diags.has_errors(), "{}: {:?}", f.display(), diags.items);
+        let stem = f
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".iptables-save");
+        assert_eq!(dump.node.as_deref(), Some(stem));
+        let rules_in_text = text.lines().filter(|l| l.starts_with("-A ")).count();
+        assert_eq!(dump.rule_count(), rules_in_text, "{}", f.display());
+        total_rules += rules_in_text;
+        let nat = dump.table("nat").expect("nat table");
+        assert!(dump.table("filter").is_some());
+        if rules_in_text > 0 && !f.ends_with("k8s-v127-nodeport-no-endpoints-reject.iptables-save")
+        {
+            assert!(
+                nat.chain("KUBE-SERVICES")
+                    .is_some_and(|c| !c.rules.is_empty()),
+                "{}",
+                f.display()
+            );
+        }
+        // Every rule keeps its line, and that line is the rule's text.
+        let lines: Vec<&str> = text.lines().collect();
+        for t in &dump.tables {
+            for c in t.chains.values() {
+                for r in &c.rules {
+                    assert_eq!(lines[r.line as usize - 1].trim_end(), r.text);
+                }
+            }
+        }
+    }
+    eprintln!("{} dumps, {total_rules} rules parsed", files.len());
+}
+
+#[test]
+fn overall_dump_in_detail() {
+    let Some(root) = corpus() else { return };
+    for (path, form_rendered) in [
+        (root.join("k8s-latest-overall.iptables-save"), false),
+        (
+            root.join("rendered/nft/k8s-latest-overall.iptables-save"),
+            true,
+        ),
+    ] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (dump, diags) = parse(&path, &text);
+        assert!(!diags.has_errors());
+        let names: Vec<&str> = dump.tables.iter().map(|t| t.name.as_str()).collect();
+        if form_rendered {
+            assert_eq!(names, ["mangle", "filter", "nat"]);
+        } else {
+            assert_eq!(names, ["filter", "nat"]);
+        }
+        let nat = dump.table("nat").unwrap();
+        let svc = nat.chain("KUBE-SERVICES").unwrap();
+        assert_eq!(svc.rules.len(), 10);
+        let last = svc.rules.last().unwrap();
+        assert!(
+            matches!(&last.matches[..], [Match::Comment(c), Match::Addrtype { dst_type: Some((false, t)), .. }]
+            if c.starts_with("kubernetes service nodeports;") && t == &["LOCAL"])
+        );
+        assert_eq!(last.jump_chain(), Some("KUBE-NODEPORTS"));
+        let first = &svc.rules[0];
+        assert_eq!(first.comment(), Some("ns1/svc1:p80 cluster IP"));
+        assert_eq!(
+            first.dst.as_ref().unwrap().net.to_string(),
+            "172.30.0.41/32"
+        );
+        assert_eq!(first.protocol.as_ref().unwrap().protocol, "tcp");
+        assert!(first
+            .matches
+            .iter()
+            .any(|m| matches!(m, Match::Ports { dport: Some(p), .. } if p.ranges == [(80, 80)])));
+        // Statistic probabilities.
+        let sv4 = nat.chain("KUBE-SVC-4SW47YFZTEDKD3PK").unwrap();
+        let prob = sv4.rules.iter().find_map(|r| {
+            r.matches.iter().find_map(|m| match m {
+                Match::Statistic {
+                    probability,
+                    probability_text,
+                    mode,
+                    ..
+                } => {
+                    assert_eq!(mode, "random");
+                    Some((probability.unwrap(), probability_text.clone().unwrap()))
+                }
+                _ => None,
+            })
+        });
+        let (p, txt) = prob.unwrap();
+        assert!((p - 0.5).abs() < 1e-6);
+        assert_eq!(
+            txt,
+            if form_rendered {
+                "0.50000000000"
+            } else {
+                "0.5000000000"
+            }
+        );
+        // Masquerade mark, both spellings.
+        let masq = &nat.chain("KUBE-MARK-MASQ").unwrap().rules[0];
+        match &masq.target {
+            Some(Target::Mark(MarkOp::Or(0x4000))) => assert!(!form_rendered),
+            Some(Target::Mark(MarkOp::SetXmark {
+                value: 0x4000,
+                mask: 0x4000,
+            })) => assert!(form_rendered),
+            other => panic!("{other:?}"),
+        }
+        // DNAT, recent, negated source, no-target rule.
+        let sep = nat.chain("KUBE-SEP-I77PXRDZVX7PMWMN").unwrap();
+        assert!(
+            matches!(&sep.rules[1].target, Some(Target::Dnat { to_destination: Some(d), .. }) if d == "10.180.0.3:80")
+        );
+        assert!(sep.rules[1].matches.iter().any(
+            |m| matches!(m, Match::Recent { name, .. } if name == "KUBE-SEP-I77PXRDZVX7PMWMN")
+        ));
+        let svc5 = nat.chain("KUBE-SVC-NUKIZ6OKUXPJNT4C").unwrap();
+        assert!(svc5.rules[0].src.as_ref().unwrap().negated);
+        assert!(svc5.rules[1].matches.iter().any(|m| matches!(
+            m,
+            Match::Recent {
+                seconds: Some(10800),
+                reap: true,
+                ..
+            }
+        )));
+        let fw = nat.chain("KUBE-FW-NUKIZ6OKUXPJNT4C").unwrap();
+        assert!(fw.rules.last().unwrap().target.is_none());
+        let filter = dump.table("filter").unwrap();
+        let rej = &filter.chain("KUBE-SERVICES").unwrap().rules[0];
+        assert!(matches!(&rej.target, Some(Target::Reject { .. })));
+        let post = nat.chain("KUBE-POSTROUTING").unwrap();
+        assert!(matches!(
+            &post.rules[0].matches[..],
+            [Match::Mark {
+                negated: true,
+                value: 0x4000,
+                mask: 0x4000
+            }]
+        ));
+        assert!(matches!(
+            &post.rules[2].target,
+            Some(Target::Masquerade { .. })
+        ));
+        if form_rendered {
+            let input = filter.chain("INPUT").unwrap();
+            assert_eq!(input.policy.as_deref(), Some("ACCEPT"));
+            assert_eq!(input.rules.len(), 4);
+            assert!(
+                matches!(&input.rules[0].matches[0], Match::Conntrack { ctstate: Some((false, s)), .. } if s == &["NEW"])
+            );
+        }
+    }
+}
+
+#[test]
+fn node_comment_counters_and_aws_rules() {
+    let text = "# node: ip-10-0-1-23.us-east-2.compute.internal\n\
+# Generated by iptables-save v1.8.4 on Mon\n\
+*nat\n\
+:PREROUTING ACCEPT [10:600]\n\
+:POSTROUTING ACCEPT [0:0]\n\
+:AWS-SNAT-CHAIN-0 - [0:0]\n\
+:AWS-CONNMARK-CHAIN-0 - [0:0]\n\
+[5:300] -A PREROUTING -i eni+ -m comment --comment \"AWS, outbound connections\" -j AWS-CONNMARK-CHAIN-0\n\
+-A PREROUTING -m comment --comment \"AWS, CONNMARK\" -j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80\n\
+-A POSTROUTING -m comment --comment \"AWS SNAT CHAIN\" -j AWS-SNAT-CHAIN-0\n\
+-A AWS-SNAT-CHAIN-0 -d 10.0.0.0/16 -m comment --comment \"AWS SNAT CHAIN\" -j RETURN\n\
+-A AWS-SNAT-CHAIN-0 ! -o vlan+ -m comment --comment \"AWS, SNAT\" -m addrtype ! --dst-type LOCAL -j SNAT --to-source 10.0.1.23 --random-fully\n\
+-A AWS-CONNMARK-CHAIN-0 -m multiport --dports 80,443,8000:8080 -m set --match-set KUBE-CLUSTER-IP dst,dst -m frobnicate --zap 3 -j CONNMARK --set-xmark 0x80/0x80\n\
+COMMIT\n";
+    let (dump, diags) = parse(Path::new("dump.txt"), text);
+    assert!(!diags.has_errors(), "{:?}", diags.items);
+    assert_eq!(
+        dump.node.as_deref(),
+        Some("ip-10-0-1-23.us-east-2.compute.internal")
+    );
+    let nat = dump.table("nat").unwrap();
+    let pre = nat.chain("PREROUTING").unwrap();
+    assert_eq!(pre.counters.unwrap().packets, 10);
+    assert_eq!(pre.rules[0].counters.unwrap().bytes, 300);
+    assert!(pre.rules[0]
+        .in_iface
+        .as_ref()
+        .unwrap()
+        .name_matches("eni3a"));
+    assert!(
+        matches!(&pre.rules[1].target, Some(Target::Connmark(MarkOp::Other(o))) if o.len() == 3)
+    );
+    let snat = &nat.chain("AWS-SNAT-CHAIN-0").unwrap().rules[1];
+    assert!(snat.out_iface.as_ref().unwrap().negated);
+    assert!(
+        matches!(&snat.target, Some(Target::Snat { to_source: Some(s), random_fully: true, .. }) if s == "10.0.1.23")
+    );
+    assert!(snat.matches.iter().any(|m| matches!(
+        m,
+        Match::Addrtype {
+            dst_type: Some((true, _)),
+            ..
+        }
+    )));
+    let cm = &nat.chain("AWS-CONNMARK-CHAIN-0").unwrap().rules[0];
+    assert!(
+        matches!(&cm.matches[0], Match::Multiport { dports: Some(p), .. } if p.ranges == [(80, 80), (443, 443), (8000, 8080)])
+    );
+    assert!(
+        matches!(&cm.matches[1], Match::Set { name, flags, .. } if name == "KUBE-CLUSTER-IP" && flags.len() == 2)
+    );
+    assert!(matches!(&cm.matches[2], Match::Other { module, .. } if module == "frobnicate"));
+    assert!(matches!(
+        &cm.target,
+        Some(Target::Connmark(MarkOp::SetXmark {
+            value: 0x80,
+            mask: 0x80
+        }))
+    ));
+}
+
+#[test]
+fn escaped_comment_and_old_style() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A INPUT -m comment --comment \"say \\\"hi\\\"\" -j X\n-A X -m comment --comment unquoted -p udp --dport 53 -j ACCEPT\nCOMMIT\n";
+    let (dump, diags) = parse(Path::new("n1.iptables-save"), text);
+    assert!(!diags.has_errors(), "{:?}", diags.items);
+    assert_eq!(dump.node.as_deref(), Some("n1"));
+    let f = dump.table("filter").unwrap();
+    assert_eq!(
+        f.chain("INPUT").unwrap().rules[0].comment(),
+        Some("say \"hi\"")
+    );
+    let r = &f.chain("X").unwrap().rules[0];
+    assert_eq!(r.comment(), Some("unquoted"));
+    assert!(r
+        .matches
+        .iter()
+        .any(|m| matches!(m, Match::Ports { module, dport: Some(_), .. } if module == "udp")));
+}
+
+#[test]
+fn malformed_lines_are_located_errors() {
+    let cases: &[(&str, (u32, u32))] = &[
+        ("-A KUBE-SERVICES -j ACCEPT\n", (1, 1)),
+        (
+            "*nat\n:A - [0:0]\n-A A -m comment --comment \"open -j ACCEPT\nCOMMIT\n",
+            (3, 27),
+        ),
+        ("*nat\n:A - [0:0]\n-A A -s 10.0.0.0/8 -j\nCOMMIT\n", (3, 20)),
+        ("*nat\n:A - [0:0]\n-A B -j ACCEPT\nCOMMIT\n", (3, 4)),
+        ("*nat\n:A - [0:0]\n-A A -j KUBE-MISSING\nCOMMIT\n", (3, 9)),
+        (
+            "*nat\n:A - [0:0]\n-A A -m statistic --mode random --probability\nCOMMIT\n",
+            (3, 33),
+        ),
+        (
+            "*nat\n:A - [0:0]\n-A A -s 10.0.0.300 -j ACCEPT\nCOMMIT\n",
+            (3, 9),
+        ),
+        ("*nat\n:A - [0:0]\n-A A -j ACCEPT\n", (3, 1)),
+    ];
+    for (text, want) in cases {
+        let (_, diags) = parse(Path::new("bad.iptables-save"), text);
+        let errs = error_lines(&diags);
+        assert_eq!(errs.first(), Some(want), "{text:?}: {:?}", diags.items);
+    }
+}
+
+#[test]
+fn legacy_warning_is_reported() {
+    let text = "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
+    let (dump, diags) = parse(Path::new("n.iptables-save"), text);
+    assert!(dump.legacy_tables_present);
+    assert!(diags
+        .items
+        .iter()
+        .any(|d| d.severity == Severity::Warning && d.code == "iptables-incomplete"));
+}
