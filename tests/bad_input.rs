@@ -30,7 +30,15 @@ fn run(name: &str) -> std::process::Output {
             cmd.args(["check", "scenario-bad-apiversion/scenario.yaml"]);
         }
         "unknown-endpoint" => {
-            cmd.args(["-s", name, "trace", "10.0.0.1", "nosuchname", "--port", "80"]);
+            cmd.args([
+                "-s",
+                name,
+                "trace",
+                "10.0.0.1",
+                "nosuchname",
+                "--port",
+                "80",
+            ]);
         }
         _ => {
             cmd.args(["-s", name, "trace", "10.0.0.1", "10.0.0.2", "--port", "80"]);
@@ -48,7 +56,10 @@ fn bad_input_folders() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert!(names.len() >= 11, "expected the bad-input folders, found {names:?}");
+    assert!(
+        names.len() >= 11,
+        "expected the bad-input folders, found {names:?}"
+    );
     let mut failures = Vec::new();
     for name in &names {
         let out = run(name);
@@ -75,7 +86,9 @@ fn bad_input_folders() {
                 .filter(|l| l.contains(": error["))
                 .all(|l| l.split(": error[").next().unwrap().split(':').count() >= 3);
             if !located || !stderr.contains("expected:") {
-                failures.push(format!("{name}: diagnostic lacks file:line:col or expected:\n{stderr}"));
+                failures.push(format!(
+                    "{name}: diagnostic lacks file:line:col or expected:\n{stderr}"
+                ));
             }
         }
         let mut settings = insta::Settings::clone_current();

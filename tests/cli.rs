@@ -33,12 +33,36 @@ fn trace_json(src: &str, dst: &str, port: Option<&str>) -> (Value, Option<i32>) 
 
 /// Flows with a port, chosen to cover every disposition the reference model produces.
 const FLOWS: &[(&str, &str, &str, &str, i32)] = &[
-    ("instance/prod-node-a", "instance/prod-node-b", "10250", "all", 0),
-    ("instance/prod-node-a", "instance/prod-tools-a", "9100", "all", 0),
+    (
+        "instance/prod-node-a",
+        "instance/prod-node-b",
+        "10250",
+        "all",
+        0,
+    ),
+    (
+        "instance/prod-node-a",
+        "instance/prod-tools-a",
+        "9100",
+        "all",
+        0,
+    ),
     ("internet", "lb/prod-ingress", "443", "all", 0),
-    ("instance/prod-node-c", "instance/prod-db-a", "5432", "none", 1),
+    (
+        "instance/prod-node-c",
+        "instance/prod-db-a",
+        "5432",
+        "none",
+        1,
+    ),
     ("instance/prod-db-c", "10.200.0.5", "443", "none", 1),
-    ("instance/prod-node-a", "instance/prod-batch-b", "22", "none", 1),
+    (
+        "instance/prod-node-a",
+        "instance/prod-batch-b",
+        "22",
+        "none",
+        1,
+    ),
     ("internet", "10.0.17.42", "443", "none", 1),
     ("internet", "198.51.100.33", "443", "none", 1),
     ("192.0.2.50", "instance/prod-bastion-a", "22", "none", 1),
@@ -88,7 +112,10 @@ fn json_has_the_contract_keys() {
             assert!(!hops.is_empty(), "{ctx}: empty hops");
             let mut last = None;
             for h in hops {
-                assert!(h["at"].as_str().is_some_and(|s| !s.is_empty()), "{ctx}: hop.at");
+                assert!(
+                    h["at"].as_str().is_some_and(|s| !s.is_empty()),
+                    "{ctx}: hop.at"
+                );
                 for s in h["steps"].as_array().expect("steps") {
                     let kind = s["kind"].as_str().expect("step.kind");
                     assert!(KINDS.contains(&kind), "{ctx}: kind {kind}");
@@ -105,7 +132,10 @@ fn json_has_the_contract_keys() {
             if disp != "delivered" {
                 let last = last.unwrap_or_else(|| panic!("{ctx}: {disp} path without steps"));
                 let rule = last["rule"].as_str().unwrap_or("");
-                assert!(!rule.is_empty(), "{ctx}: last step of a {disp} path has no rule");
+                assert!(
+                    !rule.is_empty(),
+                    "{ctx}: last step of a {disp} path has no rule"
+                );
                 let src = last["source"].as_str();
                 // Every stop in the reference model is a rule or object in an input file.
                 if disp != "no_route" {
@@ -130,20 +160,49 @@ fn json_all_ports_answer() {
 #[test]
 fn trace_is_deterministic() {
     for args in [
-        &["-s", MODEL, "trace", "internet", "lb/prod-ingress", "-p", "443"][..],
-        &["-s", MODEL, "trace", "internet", "lb/prod-ingress", "-p", "443", "-o", "json"],
+        &[
+            "-s",
+            MODEL,
+            "trace",
+            "internet",
+            "lb/prod-ingress",
+            "-p",
+            "443",
+        ][..],
+        &[
+            "-s",
+            MODEL,
+            "trace",
+            "internet",
+            "lb/prod-ingress",
+            "-p",
+            "443",
+            "-o",
+            "json",
+        ],
         &["-s", MODEL, "trace", "instance/prod-node-a", "internet"],
     ] {
         let a = netpath(args);
         let b = netpath(args);
         assert_eq!(a.status.code(), b.status.code(), "{args:?}");
-        assert!(a.stdout == b.stdout, "{args:?}: stdout differs between runs");
+        assert!(
+            a.stdout == b.stdout,
+            "{args:?}: stdout differs between runs"
+        );
     }
 }
 
 #[test]
 fn no_escape_codes_when_not_a_tty_or_no_color() {
-    let args = ["-s", MODEL, "trace", "instance/prod-node-c", "instance/prod-db-a", "-p", "5432"];
+    let args = [
+        "-s",
+        MODEL,
+        "trace",
+        "instance/prod-node-c",
+        "instance/prod-db-a",
+        "-p",
+        "5432",
+    ];
     // stdout is a pipe here: never coloured.
     let plain = netpath(&args);
     assert!(!plain.stdout.is_empty());
@@ -172,12 +231,18 @@ fn check_junit_is_well_formed_with_one_testcase_per_expectation() {
         "--junit",
         tmp.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let xml = std::fs::read_to_string(&tmp).expect("junit file written");
     let _ = std::fs::remove_file(&tmp);
-    let scenario =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/eks-reference.yaml"))
-            .unwrap();
+    let scenario = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/eks-reference.yaml"),
+    )
+    .unwrap();
     let expectations = scenario
         .lines()
         .filter(|l| l.trim_start().starts_with("- {from:"))
@@ -205,7 +270,8 @@ fn assert_well_formed(xml: &str) {
             let end = tail.find(';').expect("entity terminated");
             let ent = &tail[..=end];
             assert!(
-                ["&lt;", "&gt;", "&amp;", "&quot;", "&apos;"].contains(&ent) || ent.starts_with("&#"),
+                ["&lt;", "&gt;", "&amp;", "&quot;", "&apos;"].contains(&ent)
+                    || ent.starts_with("&#"),
                 "bad entity {ent}"
             );
             rest = &tail[end + 1..];
@@ -221,7 +287,11 @@ fn assert_well_formed(xml: &str) {
         rest = &tail[end + 1..];
         assert!(!tag.contains('<'), "'<' inside tag {tag}");
         if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop().as_deref(), Some(name.trim()), "mismatched </{name}>");
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.trim()),
+                "mismatched </{name}>"
+            );
         } else {
             let self_closing = tag.ends_with('/');
             let tag = tag.trim_end_matches('/');
@@ -255,10 +325,20 @@ fn check_fails_when_an_expectation_does_not_hold() {
     )
     .unwrap();
     let junit = dir.join("j.xml");
-    let out = netpath(&["check", scenario.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    let out = netpath(&[
+        "check",
+        scenario.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
     let xml = std::fs::read_to_string(&junit).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
     assert!(stdout.contains("FAIL"), "{stdout}");

@@ -38,8 +38,8 @@ fn trace_cases() {
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(dir.join("case.yaml")).unwrap();
-        let case: Case = serde_saphyr::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name}/case.yaml: {e}"));
+        let case: Case =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{name}/case.yaml: {e}"));
         // Paths relative to the repository root keep the `source` lines in the output stable.
         let snapshot = match &case.snapshot {
             Some(s) => s.clone(),
@@ -64,7 +64,10 @@ fn trace_cases() {
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path(dir);
         settings.set_prepend_module_to_snapshot(false);
-        settings.set_description(format!("netpath -s {snapshot} trace {}", case.args.join(" ")));
+        settings.set_description(format!(
+            "netpath -s {snapshot} trace {}",
+            case.args.join(" ")
+        ));
         settings.set_omit_expression(true);
         settings.bind(|| insta::assert_snapshot!(name.as_str(), stdout));
     }
