@@ -15,23 +15,60 @@ fn model() -> &'static Path {
 
 fn query(snap: &netpath::model::Snapshot, ix: &Index, src: &str, dst: &str, port: u16) -> Query {
     let s = resolve_source(snap, ix, src).expect("bundled model source");
-    let d = resolve_destination(snap, ix, dst, s.start == Start::Internet).expect("bundled model destination");
-    Query { start: s.start, src_ip: s.ip, dst_ips: d.ips, protocol: Protocol::Tcp, dst_port: port, src_port: None, icmp_type: 0 }
+    let d = resolve_destination(snap, ix, dst, s.start == Start::Internet)
+        .expect("bundled model destination");
+    Query {
+        start: s.start,
+        src_ip: s.ip,
+        dst_ips: d.ips,
+        protocol: Protocol::Tcp,
+        dst_port: port,
+        src_port: None,
+        icmp_type: 0,
+    }
 }
 
 fn benches(c: &mut Criterion) {
-    c.bench_function("ingest bundled model", |b| b.iter(|| netpath::ingest::load_snapshot(black_box(model()))));
+    c.bench_function("ingest bundled model", |b| {
+        b.iter(|| netpath::ingest::load_snapshot(black_box(model())))
+    });
     let (snap, _) = netpath::ingest::load_snapshot(model());
-    c.bench_function("compile index", |b| b.iter(|| Index::build(black_box(&snap.cloud))));
+    c.bench_function("compile index", |b| {
+        b.iter(|| Index::build(black_box(&snap.cloud)))
+    });
     let ix = Index::build(&snap.cloud);
     let tracer = Tracer::new(&snap, &ix);
-    let q = query(&snap, &ix, "instance/prod-node-a", "instance/prod-db-a", 5432);
-    c.bench_function("one trace (node -> database)", |b| b.iter(|| tracer.trace(black_box(&q))));
+    let q = query(
+        &snap,
+        &ix,
+        "instance/prod-node-a",
+        "instance/prod-db-a",
+        5432,
+    );
+    c.bench_function("one trace (node -> database)", |b| {
+        b.iter(|| tracer.trace(black_box(&q)))
+    });
     let q_nat = query(&snap, &ix, "instance/prod-node-a", "internet", 443);
-    c.bench_function("one trace (node -> internet via NAT)", |b| b.iter(|| tracer.trace(black_box(&q_nat))));
-    c.bench_function("all-ports answer (node -> database)", |b| b.iter(|| tracer.trace_all_ports(black_box(&q))));
-    let batch: Vec<Query> = (0..1000u16).map(|i| Query { dst_port: 1000 + i, ..q.clone() }).collect();
-    c.bench_function("1000 assertions", |b| b.iter(|| batch.iter().filter(|q| tracer.trace(q).reachable == netpath::trace::Reachable::All).count()));
+    c.bench_function("one trace (node -> internet via NAT)", |b| {
+        b.iter(|| tracer.trace(black_box(&q_nat)))
+    });
+    c.bench_function("all-ports answer (node -> database)", |b| {
+        b.iter(|| tracer.trace_all_ports(black_box(&q)))
+    });
+    let batch: Vec<Query> = (0..1000u16)
+        .map(|i| Query {
+            dst_port: 1000 + i,
+            ..q.clone()
+        })
+        .collect();
+    c.bench_function("1000 assertions", |b| {
+        b.iter(|| {
+            batch
+                .iter()
+                .filter(|q| tracer.trace(q).reachable == netpath::trace::Reachable::All)
+                .count()
+        })
+    });
 }
 
 criterion_group!(trace_benches, benches);

@@ -29,8 +29,10 @@ pub struct Destination {
     pub notes: Vec<String>,
 }
 
-/// The endpoint forms this build understands, for error messages.
-pub const FORMS: &str = "an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, lb/NAME or a load balancer DNS name, subnet-…, vpc-…, vgw-… or vpn-… (as a source)";
+/// The source forms this build understands, for error messages.
+pub const SOURCE_FORMS: &str = "an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, subnet-…, vpc-…, vgw-… or vpn-… (optionally :ADDRESS)";
+/// The destination forms this build understands, for error messages.
+pub const DESTINATION_FORMS: &str = "an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, lb/NAME or a load balancer DNS name";
 
 fn instance_by_name<'a>(
     snap: &'a Snapshot,
@@ -208,7 +210,7 @@ pub fn resolve_source(snap: &Snapshot, ix: &Index, name: &str) -> Result<Source,
             "{name} is a load balancer: it does not initiate connections"
         ));
     }
-    Err(format!("unknown source {name:?}: expected {FORMS}"))
+    Err(format!("unknown source {name:?}: expected {SOURCE_FORMS}"))
 }
 
 fn default_injected_source(snap: &Snapshot, id: &str) -> Option<IpAddr> {
@@ -298,7 +300,9 @@ pub fn resolve_destination(
             notes: vec![],
         });
     }
-    Err(format!("unknown destination {name:?}: expected {FORMS}"))
+    Err(format!(
+        "unknown destination {name:?}: expected {DESTINATION_FORMS}"
+    ))
 }
 
 /// A load balancer's front end: one address per node. From outside, an internet-facing load

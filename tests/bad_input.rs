@@ -4,17 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Folders whose current behaviour breaks the contract (see the bug list in the commit
-/// message / report). Their diagnostics are not asserted until the bug in `src/` is fixed;
-/// the harness prints what happened instead.
-const KNOWN_BUGS: &[(&str, &str)] = &[(
-    "k8s-yaml-syntax-error",
-    "a Kubernetes YAML file with a syntax error is silently ignored: exit 1, no diagnostic",
-)];
-
-/// Folders where exit 2 and the stderr diagnostic hold but stdout is not empty.
-const STDOUT_NOT_EMPTY_BUG: &[&str] = &["scenario-bad-apiversion"];
-
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input")
 }
@@ -65,17 +54,10 @@ fn bad_input_folders() {
         let out = run(name);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if let Some((_, why)) = KNOWN_BUGS.iter().find(|(n, _)| n == name) {
-            eprintln!(
-                "KNOWN BUG {name}: {why}\n  exit {:?}\n  stdout: {stdout}\n  stderr: {stderr}",
-                out.status.code()
-            );
-            continue;
-        }
         if out.status.code() != Some(2) {
             failures.push(format!("{name}: exit {:?}, expected 2", out.status.code()));
         }
-        if !stdout.is_empty() && !STDOUT_NOT_EMPTY_BUG.contains(&name.as_str()) {
+        if !stdout.is_empty() {
             failures.push(format!("{name}: stdout not empty:\n{stdout}"));
         }
         assert!(!stderr.contains("panicked"), "{name}: panic:\n{stderr}");

@@ -211,7 +211,9 @@ pub fn run(global_snapshot: Option<&Path>, a: &CheckArgs, _color: bool, quiet: b
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    if passed + failed > 0 || !bad {
+        println!("{passed} passed, {failed} failed");
+    }
     if let Some(j) = &a.junit {
         if let Err(e) = std::fs::write(j, junit::render("netpath check", &cases)) {
             eprintln!("error[junit]: {}: cannot write: {e}", j.display());

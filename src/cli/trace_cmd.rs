@@ -68,10 +68,16 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
             0
         },
     };
+    let all_ports = a.port.is_none() && protocol.has_ports();
+    let shown_protocol = if all_ports && a.protocol.is_none() {
+        "any".to_string()
+    } else {
+        protocol.to_string()
+    };
     let flow = FlowSpec {
         src: a.src.clone(),
         dst: a.dst.clone(),
-        protocol: protocol.to_string(),
+        protocol: shown_protocol,
         dst_port: a.port,
     };
     let notes: Vec<String> = src
@@ -81,8 +87,9 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
         .chain(dst.notes.iter().cloned())
         .collect();
     let style = text::Style { color };
-    if a.port.is_none() && protocol.has_ports() {
-        let mut ans = tracer.trace_all_ports(&query);
+    if all_ports {
+        let only = a.protocol.as_ref().map(|_| protocol);
+        let mut ans = tracer.trace_ports(&query, only);
         ans.assumptions.extend(notes);
         ans.assumptions.sort();
         ans.assumptions.dedup();

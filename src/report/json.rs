@@ -2,7 +2,7 @@
 
 use super::FlowSpec;
 use crate::model::SourceMap;
-use crate::trace::{AllPortsAnswer, Hop, Path, Step, TraceResult};
+use crate::trace::{protocol_label, AllPortsAnswer, Hop, Path, Step, TraceResult};
 use serde_json::{json, Map, Value};
 
 fn step(sources: &SourceMap, s: &Step) -> Value {
@@ -72,7 +72,7 @@ pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer) -> Value
         .iter()
         .map(|o| {
             let mut m = Map::new();
-            m.insert("protocol".into(), json!(o.protocol.to_string()));
+            m.insert("protocol".into(), json!(protocol_label(o.protocol)));
             if !o.ports.is_empty() {
                 m.insert("ports".into(), json!(o.ports.to_string()));
             }
@@ -99,10 +99,27 @@ pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer) -> Value
             Value::Object(m)
         })
         .collect();
+    let paths: Vec<Value> = a
+        .outcomes
+        .iter()
+        .flat_map(|o| {
+            o.trace.paths.iter().map(move |p| {
+                let mut v = path(sources, p);
+                if let Value::Object(m) = &mut v {
+                    m.insert("protocol".into(), json!(protocol_label(o.protocol)));
+                    if !o.ports.is_empty() {
+                        m.insert("ports".into(), json!(o.ports.to_string()));
+                    }
+                }
+                v
+            })
+        })
+        .collect();
     json!({
         "flow": flow(f),
         "reachable": a.reachable().as_str(),
         "assumptions": a.assumptions,
         "connections": connections,
+        "paths": paths,
     })
 }

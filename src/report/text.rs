@@ -2,7 +2,9 @@
 
 use super::FlowSpec;
 use crate::model::SourceMap;
-use crate::trace::{Action, AllPortsAnswer, Disposition, Hop, Path, Reachable, TraceResult};
+use crate::trace::{
+    protocol_label, Action, AllPortsAnswer, Disposition, Hop, Path, Reachable, TraceResult,
+};
 use std::fmt::Write as _;
 
 /// Whether to colour the output.
@@ -96,7 +98,8 @@ fn write_path(out: &mut String, sources: &SourceMap, st: Style, i: usize, p: &Pa
 fn header(f: &FlowSpec) -> String {
     match f.dst_port {
         Some(p) => format!("{} -> {} {}/{}", f.src, f.dst, f.protocol, p),
-        None => format!("{} -> {} (every protocol and port)", f.src, f.dst),
+        None if f.protocol == "any" => format!("{} -> {} (every protocol and port)", f.src, f.dst),
+        None => format!("{} -> {} (every {} port)", f.src, f.dst, f.protocol),
     }
 }
 
@@ -131,10 +134,16 @@ pub fn trace(sources: &SourceMap, f: &FlowSpec, r: &TraceResult, st: Style) -> S
 pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer, st: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold(&header(f)));
-    let _ = writeln!(out, "{}", verdict(st, a.reachable()));
+    let overall = match a.reachable() {
+        Reachable::All => st.good("every protocol and port gets through"),
+        Reachable::Some => st.good("some connections get through"),
+        Reachable::None => st.bad("nothing gets through"),
+        Reachable::Unknown => st.paint("33", "unknown (insufficient information)"),
+    };
+    let _ = writeln!(out, "{overall}");
     for o in &a.outcomes {
         let what = if o.ports.is_empty() {
-            o.protocol.to_string()
+            protocol_label(o.protocol)
         } else {
             format!("{} {}", o.protocol, o.ports)
         };
@@ -145,10 +154,10 @@ pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer, st: Styl
             _ => {
                 let _ = writeln!(out, "  {:<28} {}", what, verdict(st, o.reachable));
                 if let Some(p) = o.trace.paths.iter().find(|p| !p.disposition.is_success()) {
-                    let hop = if p.forward.is_success() {
-                        p.reply.last()
+                    let (hop, dir) = if p.forward.is_success() {
+                        (p.reply.last(), "the reply ")
                     } else {
-                        p.hops.last()
+                        (p.hops.last(), "")
                     };
                     if let (Some(h), Some(s)) = (hop, hop.and_then(|h| h.steps.last())) {
                         let src = s
@@ -158,10 +167,9 @@ pub fn all_ports(sources: &SourceMap, f: &FlowSpec, a: &AllPortsAnswer, st: Styl
                             .unwrap_or_default();
                         let _ = writeln!(
                             out,
-                            "      stopped at {} by {}: {}{}",
+                            "      {dir}stopped at {} by {}{}",
                             h.at,
                             s.rule,
-                            s.detail,
                             st.dim(&src)
                         );
                     }

@@ -10,6 +10,15 @@ use crate::eval::ports::PortSet;
 use crate::model::{Cloud, PortMatch, PortRange, Protocol, ProtocolMatch};
 use std::collections::BTreeSet;
 
+/// How a protocol is shown in an all-ports answer (protocol 0 stands for every protocol
+/// that no rule names).
+pub fn protocol_label(p: Protocol) -> String {
+    match p {
+        Protocol::Other(0) => "other".to_string(),
+        p => p.to_string(),
+    }
+}
+
 /// The outcome for one protocol and port set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortOutcome {
@@ -120,11 +129,23 @@ fn signature(t: &TraceResult) -> Vec<(String, String)> {
 impl Tracer<'_> {
     /// Answers for every protocol and port between the query's endpoints.
     pub fn trace_all_ports(&self, base: &Query) -> AllPortsAnswer {
+        self.trace_ports(base, None)
+    }
+
+    /// Answers for every port of one protocol, or of every protocol when `only` is `None`.
+    pub fn trace_ports(&self, base: &Query, only: Option<Protocol>) -> AllPortsAnswer {
         let v6 = base.dst_ips.first().is_some_and(|d| d.is_ipv6());
         let icmp = if v6 { Protocol::Icmpv6 } else { Protocol::Icmp };
         let mut outcomes = Vec::new();
         let mut assumptions = BTreeSet::new();
-        for proto in [Protocol::Tcp, Protocol::Udp] {
+        let wanted = |p: Protocol| only.is_none_or(|o| o == p);
+        for proto in [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+            .into_iter()
+            .filter(|p| wanted(*p))
+        {
+            if proto == Protocol::Sctp && only.is_none() {
+                continue;
+            }
             let cuts: Vec<u32> = cut_points(&self.snap.cloud, proto).into_iter().collect();
             let mut current: Option<PortOutcome> = None;
             for (k, lo) in cuts.iter().enumerate() {
@@ -150,7 +171,10 @@ impl Tracer<'_> {
             }
             outcomes.extend(current);
         }
-        for proto in [icmp, Protocol::Other(0)] {
+        for proto in [icmp, Protocol::Other(0)]
+            .into_iter()
+            .filter(|p| only.is_none() && wanted(*p))
+        {
             let q = Query {
                 protocol: proto,
                 dst_port: 0,

@@ -14,7 +14,7 @@ mod state;
 pub mod types;
 mod walk;
 
-pub use allports::{AllPortsAnswer, PortOutcome};
+pub use allports::{protocol_label, AllPortsAnswer, PortOutcome};
 pub use types::*;
 pub use walk::{Start, Tracer};
 

@@ -881,13 +881,14 @@ impl Lowerer<'_> {
 
     fn acl_entry(&mut self, e: &RawAclEntry, prov: Provenance) -> Option<AclEntry> {
         let number = match u32::try_from(e.rule_number) {
-            Ok(n) if n <= 32767 => Some(n),
+            // 32767 is the IPv4 default rule, 32768 the IPv6 one.
+            Ok(n) if (1..=32768).contains(&n) => Some(n),
             _ => {
                 self.error(
                     "bad-rule-number",
                     prov.child(".RuleNumber"),
-                    format!("rule number {} is outside 1-32767", e.rule_number),
-                    "a rule number from 1 to 32766 (32767 is the default rule)",
+                    format!("rule number {} is outside 1-32768", e.rule_number),
+                    "a rule number from 1 to 32766 (32767 and 32768 are the IPv4 and IPv6 default rules)",
                 );
                 None
             }
