@@ -103,3 +103,85 @@ pub fn evaluate<'a>(
         None => SgDecision::NoRuleMatched,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PortMatch, PortRange, Protocol, ProtocolMatch};
+    use crate::source::{FileId, Provenance};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    struct NoRefs;
+    impl SgContext for NoRefs {
+        fn prefix_list(&self, _: &str) -> Option<Vec<ipnet::IpNet>> {
+            None
+        }
+        fn group_holds(&self, _: &str, _: IpAddr) -> bool {
+            false
+        }
+        fn group_known(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    fn group(id: &str, rules: &[(bool, u16, u16, u8, u8)]) -> SecurityGroup {
+        let ingress = rules
+            .iter()
+            .map(|&(any, lo, hi, net, len)| SgRule {
+                protocol: if any {
+                    ProtocolMatch::Any
+                } else {
+                    ProtocolMatch::One(Protocol::Tcp)
+                },
+                ports: if any {
+                    PortMatch::Any
+                } else {
+                    PortMatch::Range(PortRange::new(lo.min(hi), lo.max(hi)))
+                },
+                peer: SgPeer::Cidr(ipnet::IpNet::V4(
+                    ipnet::Ipv4Net::new(Ipv4Addr::new(10, net, 0, 0), len)
+                        .unwrap()
+                        .trunc(),
+                )),
+                description: None,
+                prov: Provenance::file(FileId(0)),
+            })
+            .collect();
+        SecurityGroup {
+            id: id.into(),
+            name: id.into(),
+            vpc_id: "vpc-x".into(),
+            ingress,
+            egress: vec![],
+            tags: vec![],
+            prov: Provenance::file(FileId(0)),
+        }
+    }
+
+    proptest! {
+        /// Allowed exactly when some rule of some group matches protocol, port and source: the
+        /// union of allows, checked against a direct reading of each rule.
+        #[test]
+        fn union_of_allows(a in prop::collection::vec((any::<bool>(), 0u16..100, 0u16..100, 0u8..4, 8u8..=24), 0..5),
+                           b in prop::collection::vec((any::<bool>(), 0u16..100, 0u16..100, 0u8..4, 8u8..=24), 0..5),
+                           port in 0u16..110, src in 0u8..5, udp in any::<bool>()) {
+            let (ga, gb) = (group("sg-a", &a), group("sg-b", &b));
+            let pkt = Packet {
+                src: IpAddr::V4(Ipv4Addr::new(10, src, 1, 1)),
+                dst: IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)),
+                protocol: if udp { Protocol::Udp } else { Protocol::Tcp },
+                src_port: 40000,
+                dst_port: port,
+            };
+            let naive = a.iter().chain(b.iter()).any(|&(any, lo, hi, net, len)| {
+                let proto_ok = any || !udp;
+                let port_ok = any || (lo.min(hi)..=lo.max(hi)).contains(&port);
+                let cidr = ipnet::Ipv4Net::new(Ipv4Addr::new(10, net, 0, 0), len).unwrap().trunc();
+                proto_ok && port_ok && cidr.contains(&Ipv4Addr::new(10, src, 1, 1))
+            });
+            let got = matches!(evaluate(&[&ga, &gb], SgDirection::Ingress, &pkt, &NoRefs), SgDecision::Allowed { .. });
+            prop_assert_eq!(got, naive);
+        }
+    }
+}

@@ -694,6 +694,26 @@ impl<'a> Tracer<'a> {
                 "no route table for {subnet_id} (and no main table for {}): add `aws ec2 describe-route-tables`", subnet.vpc_id));
         };
         let Some(route) = self.lookup(rt, st.pkt.dst) else {
+            // If the destination is in another VPC of the snapshot that nothing connects to this
+            // one, say so: no route table change alone can fix that.
+            let other_vpc = self
+                .cloud()
+                .vpcs
+                .values()
+                .find(|v| v.id != subnet.vpc_id && v.contains(st.pkt.dst));
+            let (detail, code) = match other_vpc {
+                Some(v) if !self.ix.connected(&subnet.vpc_id, &v.id) => (
+                    format!(
+                        "no route in {} matches {}; it is in {}, which is not connected to {} at all (no peering, transit gateway or VPN between them)",
+                        rt.id, st.pkt.dst, v.id, subnet.vpc_id
+                    ),
+                    "DISCONNECTED_VPCS",
+                ),
+                _ => (
+                    format!("no route in {} matches {}", rt.id, st.pkt.dst),
+                    "NO_ROUTE_TO_DESTINATION",
+                ),
+            };
             return self.deny_route(
                 st,
                 Step::new(
@@ -701,10 +721,10 @@ impl<'a> Tracer<'a> {
                     Layer::Routing,
                     Action::NoRoute,
                     format!("{} (no route)", rt.id),
-                    format!("no route in {} matches {}", rt.id, st.pkt.dst),
+                    detail,
                 )
                 .at(&rt.prov)
-                .code("NO_ROUTE_TO_DESTINATION"),
+                .code(code),
                 Disposition::NoRoute,
             );
         };
@@ -866,7 +886,12 @@ impl<'a> Tracer<'a> {
                         Layer::Routing,
                         Action::Forwarded,
                         format!("{vpc_id} local"),
-                        format!("{} is in {} ({})", st.pkt.dst, s.id, cidr_text(s)),
+                        format!(
+                            "{} is in {} ({})",
+                            st.pkt.dst,
+                            s.id,
+                            cidr_text(s, st.pkt.dst)
+                        ),
                     )
                     .at(&vpc.prov),
                 );
@@ -1128,6 +1153,18 @@ impl<'a> Tracer<'a> {
                 format!("{id} is attached to no VPC in the snapshot"),
             );
         };
+        if st.pkt.dst.is_ipv6() {
+            st.step(
+                Step::new(
+                    StepKind::Route,
+                    Layer::Gateway,
+                    Action::Forwarded,
+                    id,
+                    "IPv6: no translation",
+                )
+                .at_opt(prov.as_ref()),
+            );
+        }
         if let IpAddr::V4(d) = st.pkt.dst {
             match self.ix.public_owner.get(&d) {
                 Some((_, private)) => {
@@ -1206,34 +1243,18 @@ impl<'a> Tracer<'a> {
                 .code("IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS"),
             );
         }
-        if let IpAddr::V4(d) = st.pkt.dst {
-            if let Some((eni, _)) = self.ix.public_owner.get(&d) {
-                let vpc = self
-                    .cloud()
-                    .interfaces
-                    .get(eni)
-                    .map(|e| e.vpc_id.clone())
-                    .or_else(|| {
-                        self.cloud()
-                            .nat_gateways
-                            .values()
-                            .find(|n| n.addresses.iter().any(|a| a.public_ip == Some(d)))
-                            .map(|n| n.vpc_id.clone())
-                    });
-                if let Some(igw) = vpc.and_then(|v| self.ix.vpc_igw.get(&v)) {
-                    st.step(Step::new(
-                        StepKind::Route,
-                        Layer::Gateway,
-                        Action::Forwarded,
-                        "aws-backbone",
-                        format!("{d} is a public IP behind {igw}"),
-                    ));
-                    return Next::Go(Loc::Igw {
-                        id: igw.clone(),
-                        outbound: false,
-                    });
-                }
-            }
+        if let Some(igw) = self.igw_for_public(st.pkt.dst) {
+            st.step(Step::new(
+                StepKind::Route,
+                Layer::Gateway,
+                Action::Forwarded,
+                "aws-backbone",
+                format!("{} is a public address behind {igw}", st.pkt.dst),
+            ));
+            return Next::Go(Loc::Igw {
+                id: igw,
+                outbound: false,
+            });
         }
         if let Some(vpn) = self.ix.vpn_outside.get(&st.pkt.dst) {
             let vgw = self
@@ -1278,6 +1299,34 @@ impl<'a> Tracer<'a> {
         Next::Done(Disposition::NoRoute)
     }
 
+    /// The internet gateway behind which a public address lives: a public IPv4 associated with
+    /// an interface or NAT gateway, or a global IPv6 address of an interface, in a VPC with an
+    /// internet gateway.
+    fn igw_for_public(&self, dst: IpAddr) -> Option<String> {
+        let vpc = match dst {
+            IpAddr::V4(d) => {
+                let (eni, _) = self.ix.public_owner.get(&d)?;
+                self.cloud()
+                    .interfaces
+                    .get(eni)
+                    .map(|e| e.vpc_id.clone())
+                    .or_else(|| {
+                        self.cloud()
+                            .nat_gateways
+                            .values()
+                            .find(|n| n.addresses.iter().any(|a| a.public_ip == Some(d)))
+                            .map(|n| n.vpc_id.clone())
+                    })?
+            }
+            IpAddr::V6(_) if !is_private(dst) => {
+                let eni = self.ix.owner_of(dst)?;
+                self.cloud().interfaces.get(eni)?.vpc_id.clone()
+            }
+            IpAddr::V6(_) => return None,
+        };
+        self.ix.vpc_igw.get(&vpc).cloned()
+    }
+
     fn internet_start(&self, st: &mut PathState) -> Next {
         if !self.enter(st, "internet", NodeKind::External) {
             return Next::Done(Disposition::Loop);
@@ -1298,7 +1347,8 @@ impl<'a> Tracer<'a> {
             );
             return Next::Done(Disposition::NoRoute);
         }
-        let known = matches!(st.pkt.dst, IpAddr::V4(d) if self.ix.public_owner.contains_key(&d))
+        let known = self.igw_for_public(st.pkt.dst).is_some()
+            || matches!(st.pkt.dst, IpAddr::V4(d) if self.ix.public_owner.contains_key(&d))
             || self.ix.vpn_outside.contains_key(&st.pkt.dst);
         if known {
             st.step(Step::new(
@@ -1626,11 +1676,16 @@ fn reserved_in_subnet(s: &Subnet, ip: IpAddr) -> bool {
     }
 }
 
-fn cidr_text(s: &Subnet) -> String {
-    s.cidr_v4
-        .map(|c| c.to_string())
-        .or_else(|| s.cidrs_v6.first().map(|c| c.to_string()))
-        .unwrap_or_default()
+fn cidr_text(s: &Subnet, ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(_) => s.cidr_v4.map(|c| c.to_string()).unwrap_or_default(),
+        IpAddr::V6(a) => s
+            .cidrs_v6
+            .iter()
+            .find(|c| c.contains(&a))
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+    }
 }
 
 fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
