@@ -3,6 +3,7 @@
 //! 2 bad input or usage.
 
 mod check_cmd;
+mod matrix_cmd;
 mod trace_cmd;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,8 @@ pub enum Command {
     Trace(trace_cmd::TraceArgs),
     /// Run scenario files of reachability assertions.
     Check(check_cmd::CheckArgs),
+    /// Every workload to every workload: the connections the policies allow.
+    Matrix(matrix_cmd::MatrixArgs),
 }
 
 /// Parses arguments and runs; returns the exit code.
@@ -72,6 +75,7 @@ pub fn run() -> i32 {
     match &cli.command {
         Command::Trace(a) => trace_cmd::run(&snapshot, a, color, cli.quiet),
         Command::Check(a) => check_cmd::run(cli.snapshot.as_deref(), a, color, cli.quiet),
+        Command::Matrix(a) => matrix_cmd::run(&snapshot, a, color, cli.quiet),
     }
 }
 

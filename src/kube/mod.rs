@@ -1,0 +1,3 @@
+//! The cluster layer: kube-proxy service translation and the joins between cluster and cloud.
+
+pub mod proxy;

@@ -1,0 +1,1 @@
+//! The connectivity matrix: every workload to every workload, as exact connection sets.

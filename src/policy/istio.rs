@@ -1,0 +1,1 @@
+//! Istio PeerAuthentication (mTLS) and AuthorizationPolicy evaluation.

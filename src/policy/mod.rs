@@ -1,0 +1,4 @@
+//! Policy layers: Kubernetes NetworkPolicy (and AdminNetworkPolicy) and Istio authorization.
+
+pub mod istio;
+pub mod netpol;

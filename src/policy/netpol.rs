@@ -1,0 +1,1 @@
+//! Kubernetes NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy evaluation.
