@@ -30,9 +30,9 @@ pub struct Destination {
 }
 
 /// The source forms this build understands, for error messages.
-pub const SOURCE_FORMS: &str = "an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, subnet-…, vpc-…, vgw-… or vpn-… (optionally :ADDRESS)";
+pub const SOURCE_FORMS: &str = "NS/NAME or pod/NS/NAME (a pod or a workload's pods), node/NAME, an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, subnet-…, vpc-…, vgw-… or vpn-… (optionally :ADDRESS)";
 /// The destination forms this build understands, for error messages.
-pub const DESTINATION_FORMS: &str = "an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, lb/NAME or a load balancer DNS name";
+pub const DESTINATION_FORMS: &str = "NS/NAME or pod/NS/NAME, svc/NS/NAME, NAME.NS.svc.cluster.local, NAME.NS, node/NAME, an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, lb/NAME or a load balancer DNS name";
 
 fn instance_by_name<'a>(
     snap: &'a Snapshot,
@@ -93,6 +93,9 @@ fn find_lb<'a>(snap: &'a Snapshot, name: &str) -> Option<&'a LoadBalancer> {
 
 /// Resolves a source name.
 pub fn resolve_source(snap: &Snapshot, ix: &Index, name: &str) -> Result<Source, String> {
+    if let Some(found) = crate::kube::names::source(snap, ix, name) {
+        return found;
+    }
     if name == "internet" {
         let ip = INTERNET_HOST
             .parse()
@@ -235,6 +238,9 @@ pub fn resolve_destination(
     name: &str,
     from_outside: bool,
 ) -> Result<Destination, String> {
+    if let Some(found) = crate::kube::names::destination(snap, ix, name) {
+        return found;
+    }
     if name == "internet" {
         let ip = INTERNET_HOST
             .parse()

@@ -175,7 +175,7 @@ pub fn run(global_snapshot: Option<&Path>, a: &CheckArgs, _color: bool, quiet: b
         };
         let entry = cache.entry(dir.clone()).or_insert_with(|| {
             load(&dir, quiet).map(|s| {
-                let ix = Index::build(&s.cloud);
+                let ix = Index::compile(&s);
                 (s, ix)
             })
         });

@@ -39,7 +39,7 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
     let Some(snap) = load(snapshot, quiet) else {
         return EXIT_BAD_INPUT;
     };
-    let ix = Index::build(&snap.cloud);
+    let ix = Index::compile(&snap);
     let src = match resolve_source(&snap, &ix, &a.src) {
         Ok(s) => s,
         Err(e) => {

@@ -45,13 +45,22 @@ pub struct Index {
     pub tgw_vpc_attachment: HashMap<(String, String), String>,
     /// VPN tunnel outside address → VPN connection id.
     pub vpn_outside: HashMap<IpAddr, String>,
+    /// The cluster's joins to the cloud (empty without cluster inputs).
+    pub cluster: crate::kube::join::ClusterIndex,
     /// The topology graph.
     pub topology: UnGraph<String, ()>,
     nodes: HashMap<String, NodeIndex>,
 }
 
 impl Index {
-    /// Builds the index of a cloud model.
+    /// Compiles a whole snapshot: the cloud index and the cluster's joins to it.
+    pub fn compile(snap: &crate::model::Snapshot) -> Index {
+        let mut ix = Index::build(&snap.cloud);
+        ix.cluster = crate::kube::join::ClusterIndex::build(&snap.cluster, &snap.cloud);
+        ix
+    }
+
+    /// Builds the index of a cloud model alone.
     pub fn build(cloud: &Cloud) -> Index {
         let mut ix = Index::default();
         for (id, eni) in &cloud.interfaces {

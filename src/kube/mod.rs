@@ -1,3 +1,5 @@
 //! The cluster layer: kube-proxy service translation and the joins between cluster and cloud.
 
+pub mod join;
+pub mod names;
 pub mod proxy;

@@ -48,6 +48,8 @@ pub struct PathState {
     pub stateful_hops: Vec<(usize, String)>,
     /// VPC the packet originated in (NAT gateways serve only their own VPC's sources).
     pub origin_vpc: Option<String>,
+    /// While encapsulated in an overlay tunnel: the inner packet and its source port range.
+    pub inner: Option<(Packet, PortRange)>,
 }
 
 impl PathState {
@@ -62,6 +64,7 @@ impl PathState {
             visited: HashSet::new(),
             stateful_hops: Vec::new(),
             origin_vpc: None,
+            inner: None,
         }
     }
     /// Opens a new hop; returns false when this place was already visited with this packet.

@@ -1,5 +1,6 @@
 //! The hop loop: one handler per kind of place, each returning where the packet goes next.
 
+mod cluster;
 mod lb;
 mod tgw;
 
@@ -31,6 +32,10 @@ pub enum Start {
     VpnGateway(String),
     /// Arrives over a VPN connection from the customer side.
     VpnConnection(String),
+    /// A pod (`namespace/name`) sends it.
+    Pod(String),
+    /// A node's host network (node name) sends it.
+    Node(String),
 }
 
 /// Where the packet is next.
@@ -51,6 +56,9 @@ enum Loc {
     Backbone { outbound: bool },
     InternetStart,
     InternetDst,
+    PodSend(usize),
+    NodeStack(String),
+    PodDeliver(usize),
 }
 
 enum Next {
@@ -171,6 +179,15 @@ impl<'a> Tracer<'a> {
                     outbound: false,
                 },
                 Start::VpnConnection(v) => Loc::VpnPeer(v.clone()),
+                Start::Pod(k) => Loc::PodSend(
+                    self.ix
+                        .cluster
+                        .pod_by_key
+                        .get(k)
+                        .copied()
+                        .unwrap_or(usize::MAX),
+                ),
+                Start::Node(n) => Loc::NodeStack(n.clone()),
             };
             self.run(st, loc, &mut paths);
         }
@@ -283,6 +300,9 @@ impl<'a> Tracer<'a> {
             Loc::GatewayEndpoint(id) => self.gateway_endpoint(st, &id),
             Loc::Backbone { outbound } => self.backbone(st, outbound),
             Loc::InternetStart => self.internet_start(st),
+            Loc::PodSend(p) => self.pod_send(st, p),
+            Loc::NodeStack(n) => self.node_stack(st, &n),
+            Loc::PodDeliver(p) => self.pod_deliver(st, p),
             Loc::InternetDst => {
                 if !self.enter(st, "internet", NodeKind::External) {
                     return Next::Done(Disposition::Loop);
@@ -581,6 +601,9 @@ impl<'a> Tracer<'a> {
         }
         if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
             return n;
+        }
+        if let Some(next) = self.into_node(st, eni) {
+            return next;
         }
         st.step(
             Step::new(

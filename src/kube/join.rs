@@ -1,0 +1,200 @@
+//! Joining the cluster to the cloud: nodes to instances and interfaces, pod addresses to the
+//! interfaces that own them, Services to their addresses, and which CNI datapath the cluster
+//! uses.
+//!
+//! Built once per snapshot (part of the compile step); lookups only, no decisions.
+
+use crate::model::cluster::{ClusterObjects, EncapMode, Pod};
+use crate::model::Cloud;
+use ipnet::IpNet;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// How pod packets cross between nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CniMode {
+    /// Amazon VPC CNI: pod addresses are VPC addresses owned by the nodes' ENIs; packets cross the
+    /// VPC fabric as they are.
+    VpcCni {
+        /// `AWS_VPC_K8S_CNI_EXTERNALSNAT=true`: no node SNAT for destinations outside the VPC.
+        external_snat: bool,
+        /// `AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS`.
+        exclude_snat: Vec<IpNet>,
+        /// Where the settings were read (the aws-node DaemonSet), if present.
+        from_daemonset: bool,
+    },
+    /// An overlay (Calico VXLAN or IPIP): pod packets are encapsulated node to node.
+    Overlay {
+        /// The encapsulation.
+        encap: Encap,
+        /// The pod address pools.
+        pools: Vec<IpNet>,
+        /// `natOutgoing`: pod traffic leaving the pools is SNATed to the node.
+        nat_outgoing: bool,
+    },
+}
+
+/// An overlay encapsulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encap {
+    /// VXLAN: UDP 4789 between node addresses.
+    Vxlan,
+    /// IP-in-IP: IP protocol 4 between node addresses.
+    Ipip,
+}
+
+impl Encap {
+    /// The contract's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encap::Vxlan => "vxlan",
+            Encap::Ipip => "ipip",
+        }
+    }
+}
+
+/// One node, joined to its instance.
+#[derive(Debug, Clone)]
+pub struct NodeJoin {
+    /// Index into `ClusterObjects::nodes`.
+    pub index: usize,
+    /// Node name.
+    pub name: String,
+    /// The node's primary address (InternalIP).
+    pub ip: Option<IpAddr>,
+    /// The EC2 instance, from `providerID`.
+    pub instance_id: Option<String>,
+    /// The instance's primary interface.
+    pub primary_eni: Option<String>,
+}
+
+/// Lookups over the cluster and its joins to the cloud.
+#[derive(Debug, Default)]
+pub struct ClusterIndex {
+    /// `ns/name` → pod index.
+    pub pod_by_key: HashMap<String, usize>,
+    /// Pod address → pod index (pods on the pod network only, not hostNetwork).
+    pub pod_by_ip: HashMap<IpAddr, usize>,
+    /// Nodes by name.
+    pub nodes: HashMap<String, NodeJoin>,
+    /// Node address → node name.
+    pub node_by_ip: HashMap<IpAddr, String>,
+    /// `ns/name` → service index.
+    pub service_by_key: HashMap<String, usize>,
+    /// ClusterIP → service index.
+    pub service_by_ip: HashMap<IpAddr, usize>,
+    /// The datapath.
+    pub cni: Option<CniMode>,
+}
+
+impl ClusterIndex {
+    /// Builds the joins of a cluster to a cloud model.
+    pub fn build(objects: &ClusterObjects, cloud: &Cloud) -> ClusterIndex {
+        let mut cx = ClusterIndex::default();
+        for (i, p) in objects.pods.iter().enumerate() {
+            cx.pod_by_key.insert(p.meta.key(), i);
+            if !p.spec.host_network {
+                for ip in &p.pod_ips {
+                    cx.pod_by_ip.entry(*ip).or_insert(i);
+                }
+            }
+        }
+        for (i, n) in objects.nodes.iter().enumerate() {
+            let instance_id = n.aws_instance.as_ref().map(|a| a.instance_id.clone());
+            let primary_eni = instance_id
+                .as_ref()
+                .and_then(|id| cloud.instances.get(id))
+                .and_then(|inst| inst.interface_ids.first().cloned());
+            let ip = n.internal_ip();
+            if let Some(ip) = ip {
+                cx.node_by_ip.insert(ip, n.meta.name.clone());
+            }
+            cx.nodes.insert(
+                n.meta.name.clone(),
+                NodeJoin {
+                    index: i,
+                    name: n.meta.name.clone(),
+                    ip,
+                    instance_id,
+                    primary_eni,
+                },
+            );
+        }
+        for (i, s) in objects.services.iter().enumerate() {
+            cx.service_by_key.insert(s.meta.key(), i);
+            for ip in &s.cluster_ips {
+                cx.service_by_ip.insert(*ip, i);
+            }
+        }
+        cx.cni = detect_cni(objects);
+        cx
+    }
+
+    /// The node a pod runs on.
+    pub fn node_of<'a>(&'a self, pod: &Pod) -> Option<&'a NodeJoin> {
+        pod.spec.node_name.as_ref().and_then(|n| self.nodes.get(n))
+    }
+
+    /// The node whose primary interface is `eni`.
+    pub fn node_by_eni(&self, eni: &str) -> Option<&NodeJoin> {
+        let mut found: Vec<&NodeJoin> = self
+            .nodes
+            .values()
+            .filter(|n| n.primary_eni.as_deref() == Some(eni))
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.into_iter().next()
+    }
+
+    /// The node running on an instance.
+    pub fn node_by_instance(&self, instance_id: &str) -> Option<&NodeJoin> {
+        let mut found: Vec<&NodeJoin> = self
+            .nodes
+            .values()
+            .filter(|n| n.instance_id.as_deref() == Some(instance_id))
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.into_iter().next()
+    }
+}
+
+/// Decides the datapath: an enabled Calico pool with VXLAN or IPIP makes an overlay; otherwise
+/// a cluster with nodes or pods uses the VPC CNI (the EKS default), with options read from the
+/// `aws-node` DaemonSet when it is present.
+pub fn detect_cni(objects: &ClusterObjects) -> Option<CniMode> {
+    let overlay: Vec<_> = objects
+        .ip_pools
+        .iter()
+        .filter(|p| {
+            !p.disabled && (p.vxlan_mode != EncapMode::Never || p.ipip_mode != EncapMode::Never)
+        })
+        .collect();
+    if !overlay.is_empty() {
+        let encap = if overlay.iter().any(|p| p.vxlan_mode != EncapMode::Never) {
+            Encap::Vxlan
+        } else {
+            Encap::Ipip
+        };
+        return Some(CniMode::Overlay {
+            encap,
+            pools: overlay.iter().filter_map(|p| p.cidr).collect(),
+            nat_outgoing: overlay.iter().any(|p| p.nat_outgoing),
+        });
+    }
+    if objects.nodes.is_empty() && objects.pods.is_empty() {
+        return None;
+    }
+    let aws_node = objects.daemon_set("kube-system", "aws-node");
+    let external_snat = aws_node
+        .and_then(|d| d.env_value("AWS_VPC_K8S_CNI_EXTERNALSNAT"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let exclude_snat = aws_node
+        .and_then(|d| d.env_value("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"))
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    Some(CniMode::VpcCni {
+        external_snat,
+        exclude_snat,
+        from_daemonset: aws_node.is_some(),
+    })
+}

@@ -1,0 +1,374 @@
+//! The cluster datapath on a node: pods over veth pairs, the node's host network, VPC CNI
+//! source NAT, and overlay encapsulation between nodes.
+
+use super::*;
+use crate::kube::join::{CniMode, Encap, NodeJoin};
+use crate::model::cluster::Pod;
+
+/// The UDP port of VXLAN.
+const VXLAN_PORT: u16 = 4789;
+
+impl Tracer<'_> {
+    fn pod(&self, idx: usize) -> Option<&Pod> {
+        self.snap.cluster.pods.get(idx)
+    }
+
+    fn pod_name(p: &Pod) -> String {
+        format!("pod/{}", p.meta.key())
+    }
+
+    /// A pod sends: over its veth pair to the node (host-network pods are the node).
+    pub(super) fn pod_send(&self, st: &mut PathState, idx: usize) -> Next {
+        let Some(pod) = self.pod(idx) else {
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                "pod",
+                "the pod is not in the snapshot: add `kubectl get pods -A -o yaml`",
+            );
+        };
+        let name = Self::pod_name(pod);
+        if !self.enter(st, &name, NodeKind::Host) {
+            return Next::Done(Disposition::Loop);
+        }
+        if let Some(phase) = pod.phase.as_deref().filter(|p| *p != "Running") {
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Drop,
+                    Layer::Fabric,
+                    Action::Denied,
+                    pod.meta.key(),
+                    format!("pod {} is {phase}: it sends nothing", pod.meta.key()),
+                )
+                .at(&pod.meta.at),
+            );
+        }
+        let Some(node) = pod.spec.node_name.clone() else {
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                pod.meta.key(),
+                format!("pod {} is not scheduled on a node", pod.meta.key()),
+            );
+        };
+        if !self.ix.cluster.nodes.contains_key(&node) {
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                node.clone(),
+                format!(
+                    "node {node} of pod {} is not in the snapshot: add `kubectl get nodes -o yaml`",
+                    pod.meta.key()
+                ),
+            );
+        }
+        if pod.spec.host_network {
+            st.step(
+                Step::new(
+                    StepKind::Veth,
+                    Layer::Fabric,
+                    Action::Forwarded,
+                    pod.meta.key(),
+                    format!("hostNetwork pod: sends from the node {node}'s own network stack"),
+                )
+                .at(&pod.meta.at),
+            );
+        } else {
+            st.step(
+                Step::new(
+                    StepKind::Veth,
+                    Layer::Fabric,
+                    Action::Forwarded,
+                    pod.meta.key(),
+                    format!(
+                        "eth0 of {} -> veth pair -> host network of {node}",
+                        pod.meta.key()
+                    ),
+                )
+                .at(&pod.meta.at),
+            );
+        }
+        Next::Go(Loc::NodeStack(node))
+    }
+
+    /// Delivery to a pod over its veth pair.
+    pub(super) fn pod_deliver(&self, st: &mut PathState, idx: usize) -> Next {
+        let Some(pod) = self.pod(idx) else {
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                "pod",
+                "the destination pod is not in the snapshot",
+            );
+        };
+        let name = Self::pod_name(pod);
+        if !self.enter(st, &name, NodeKind::Host) {
+            return Next::Done(Disposition::Loop);
+        }
+        if let Some(phase) = pod.phase.as_deref().filter(|p| *p != "Running") {
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Drop,
+                    Layer::Fabric,
+                    Action::Denied,
+                    pod.meta.key(),
+                    format!("pod {} is {phase}: nothing listens", pod.meta.key()),
+                )
+                .at(&pod.meta.at),
+            );
+        }
+        st.step(
+            Step::new(
+                StepKind::Deliver,
+                Layer::Fabric,
+                Action::Accepted,
+                pod.meta.key(),
+                format!("delivered to {} ({})", pod.meta.key(), st.pkt.dst),
+            )
+            .at(&pod.meta.at),
+        );
+        Next::Done(Disposition::Delivered)
+    }
+
+    /// After an interface of a cluster node accepts a packet: decapsulate overlay traffic, and
+    /// hand pod-bound (or node-bound) packets to the node's network stack.
+    pub(super) fn into_node(&self, st: &mut PathState, eni: &Interface) -> Option<Next> {
+        let node = eni
+            .instance_id
+            .as_deref()
+            .and_then(|i| self.ix.cluster.node_by_instance(i))?;
+        if let Some((inner, ports)) = st.inner.take() {
+            if Some(st.pkt.dst) == node.ip {
+                st.step(Step::new(
+                    StepKind::Tunnel,
+                    Layer::Fabric,
+                    Action::Transformed,
+                    format!("{} decap", node.name),
+                    format!("decapsulated on {}: inner {inner}", node.name),
+                ));
+                st.pkt = inner;
+                st.src_ports = ports;
+                return Some(Next::Go(Loc::NodeStack(node.name.clone())));
+            }
+            st.inner = Some((inner, ports));
+        }
+        let to_pod = self.ix.cluster.pod_by_ip.contains_key(&st.pkt.dst);
+        let to_node = Some(st.pkt.dst) == node.ip;
+        (to_pod || to_node).then(|| Next::Go(Loc::NodeStack(node.name.clone())))
+    }
+
+    /// The node's host network: local delivery, pods on this node, or out through an interface
+    /// (with the CNI's source NAT or overlay encapsulation).
+    pub(super) fn node_stack(&self, st: &mut PathState, node_name: &str) -> Next {
+        let Some(node) = self.ix.cluster.nodes.get(node_name) else {
+            return self.unknown(
+                st,
+                Layer::Fabric,
+                node_name,
+                format!("node {node_name} is not in the snapshot: add `kubectl get nodes -o yaml`"),
+            );
+        };
+        if !self.enter(st, &format!("node/{node_name}"), NodeKind::Host) {
+            return Next::Done(Disposition::Loop);
+        }
+        if Some(st.pkt.dst) == node.ip {
+            st.step(Step::new(
+                StepKind::Deliver,
+                Layer::Fabric,
+                Action::Accepted,
+                node_name,
+                format!("delivered to the host network of {node_name}"),
+            ));
+            return Next::Done(Disposition::Delivered);
+        }
+        if let Some(&p) = self.ix.cluster.pod_by_ip.get(&st.pkt.dst) {
+            if let Some(pod) = self.pod(p) {
+                if pod.spec.node_name.as_deref() == Some(node_name) {
+                    st.step(Step::new(
+                        StepKind::Veth,
+                        Layer::Fabric,
+                        Action::Forwarded,
+                        pod.meta.key(),
+                        format!(
+                            "{} is {} on this node: over its veth pair, no VPC hop",
+                            st.pkt.dst,
+                            pod.meta.key()
+                        ),
+                    ));
+                    return Next::Go(Loc::PodDeliver(p));
+                }
+            }
+        }
+        match self.ix.cluster.cni.clone() {
+            Some(CniMode::Overlay {
+                encap,
+                pools,
+                nat_outgoing,
+            }) => self.overlay_out(st, node, encap, &pools, nat_outgoing),
+            Some(CniMode::VpcCni {
+                external_snat,
+                exclude_snat,
+                ..
+            }) => self.vpc_cni_out(st, node, external_snat, &exclude_snat),
+            None => self.send_from_node(st, node, None),
+        }
+    }
+
+    fn vpc_cni_out(
+        &self,
+        st: &mut PathState,
+        node: &NodeJoin,
+        external_snat: bool,
+        exclude: &[IpNet],
+    ) -> Next {
+        let from_pod = self.ix.cluster.pod_by_ip.contains_key(&st.pkt.src);
+        let vpc = node
+            .primary_eni
+            .as_ref()
+            .and_then(|e| self.cloud().interfaces.get(e))
+            .and_then(|e| self.cloud().vpcs.get(&e.vpc_id));
+        let inside_vpc = vpc.is_some_and(|v| v.contains(st.pkt.dst));
+        let excluded = exclude.iter().any(|c| c.contains(&st.pkt.dst));
+        if from_pod && !inside_vpc && !excluded {
+            if external_snat {
+                st.step(Step::new(StepKind::Route, Layer::Iptables, Action::Forwarded, "AWS_VPC_K8S_CNI_EXTERNALSNAT=true", format!("{} is outside the VPC; external SNAT is on, so the pod address is kept (a NAT gateway must translate it)", st.pkt.dst)));
+            } else if let Some(ip) = node.ip {
+                let old = st.pkt.src;
+                st.pkt.src = ip;
+                if st.pkt.protocol.has_ports() {
+                    st.src_ports = NAT_EPHEMERAL;
+                    st.pkt.src_port = NAT_EPHEMERAL.lo;
+                }
+                let hop = st.hop_index();
+                st.rewrites.push(Rewrite {
+                    hop,
+                    detail: format!("destination {ip} -> {old} (node SNAT session)"),
+                });
+                st.step(Step::new(StepKind::Snat, Layer::Iptables, Action::Transformed, "AWS-SNAT-CHAIN-0 SNAT --random-fully",
+                    format!("{} is outside every VPC CIDR: the VPC CNI SNATs {old} to the node's primary address {ip}", st.pkt.dst)));
+                return self.send_from_node(st, node, None);
+            }
+        }
+        // Pod traffic leaves through the interface that owns the pod's address.
+        let owner = self.ix.owner_of(st.pkt.src).map(str::to_string);
+        self.send_from_node(st, node, owner)
+    }
+
+    fn overlay_out(
+        &self,
+        st: &mut PathState,
+        node: &NodeJoin,
+        encap: Encap,
+        pools: &[IpNet],
+        nat_outgoing: bool,
+    ) -> Next {
+        let in_pool = |ip: IpAddr| pools.iter().any(|p| p.contains(&ip));
+        if in_pool(st.pkt.dst) {
+            let Some(&p) = self.ix.cluster.pod_by_ip.get(&st.pkt.dst) else {
+                st.step(Step::new(
+                    StepKind::Drop,
+                    Layer::Fabric,
+                    Action::NoRoute,
+                    "overlay",
+                    format!("no pod owns {} in the overlay", st.pkt.dst),
+                ));
+                return Next::Done(Disposition::NoRoute);
+            };
+            let Some(dst_node) = self.pod(p).and_then(|pod| self.ix.cluster.node_of(pod)) else {
+                return self.unknown(
+                    st,
+                    Layer::Fabric,
+                    "overlay",
+                    format!(
+                        "the node of the pod owning {} is not in the snapshot",
+                        st.pkt.dst
+                    ),
+                );
+            };
+            let (Some(src_ip), Some(dst_ip)) = (node.ip, dst_node.ip) else {
+                return self.unknown(
+                    st,
+                    Layer::Fabric,
+                    "overlay",
+                    "a node without an InternalIP cannot be a tunnel endpoint",
+                );
+            };
+            let (protocol, dst_port) = match encap {
+                Encap::Vxlan => (Protocol::Udp, VXLAN_PORT),
+                Encap::Ipip => (Protocol::Other(4), 0),
+            };
+            let inner = st.pkt;
+            st.inner = Some((inner, st.src_ports));
+            st.pkt = Packet {
+                src: src_ip,
+                dst: dst_ip,
+                protocol,
+                src_port: LINUX_EPHEMERAL.lo,
+                dst_port,
+            };
+            if protocol.has_ports() {
+                st.src_ports = LINUX_EPHEMERAL;
+            }
+            let outer = match encap {
+                Encap::Vxlan => format!("UDP {src_ip} -> {dst_ip}:{VXLAN_PORT}"),
+                Encap::Ipip => format!("IP protocol 4 {src_ip} -> {dst_ip}"),
+            };
+            st.step(Step::new(StepKind::Tunnel, Layer::Fabric, Action::Transformed, format!("{} to {}", encap.as_str(), dst_node.name),
+                format!("encapsulated ({}) toward {}: the VPC sees only the outer header {outer}, so security groups and NACLs must admit it", encap.as_str(), dst_node.name)));
+            return self.send_from_node(st, node, None);
+        }
+        if in_pool(st.pkt.src) && nat_outgoing {
+            if let Some(ip) = node.ip {
+                let old = st.pkt.src;
+                st.pkt.src = ip;
+                if st.pkt.protocol.has_ports() {
+                    st.src_ports = NAT_EPHEMERAL;
+                    st.pkt.src_port = NAT_EPHEMERAL.lo;
+                }
+                let hop = st.hop_index();
+                st.rewrites.push(Rewrite {
+                    hop,
+                    detail: format!("destination {ip} -> {old} (natOutgoing session)"),
+                });
+                st.step(Step::new(
+                    StepKind::Snat,
+                    Layer::Iptables,
+                    Action::Transformed,
+                    "IPPool natOutgoing",
+                    format!("{} leaves the pod pools: SNAT {old} -> {ip}", st.pkt.dst),
+                ));
+            }
+        }
+        self.send_from_node(st, node, None)
+    }
+
+    /// Sends from one of the node's interfaces (the primary one unless `eni` names another):
+    /// the interface's security groups apply, then the VPC forwards.
+    fn send_from_node(&self, st: &mut PathState, node: &NodeJoin, eni: Option<String>) -> Next {
+        let Some(eni_id) = eni.or_else(|| node.primary_eni.clone()) else {
+            let inst = node
+                .instance_id
+                .clone()
+                .unwrap_or_else(|| "(no providerID)".into());
+            return self.unknown(st, Layer::Fabric, node.name.clone(), format!(
+                "node {} maps to instance {inst}, which is not in the snapshot: add `aws ec2 describe-instances` (and describe-network-interfaces)", node.name));
+        };
+        let Some(eni) = self.cloud().interfaces.get(&eni_id) else {
+            return self.unknown(st, Layer::Fabric, eni_id.clone(), format!("interface {eni_id} of node {} is not in the snapshot: add `aws ec2 describe-network-interfaces`", node.name));
+        };
+        st.step(Step::new(
+            StepKind::VpcFabric,
+            Layer::Fabric,
+            Action::Forwarded,
+            eni_id.clone(),
+            format!("leaves {} through {eni_id}", node.name),
+        ));
+        st.origin_vpc = Some(eni.vpc_id.clone());
+        if let Some(n) = self.check_sg(st, eni, SgDirection::Egress) {
+            return n;
+        }
+        self.leave_interface(st, eni)
+    }
+}
