@@ -134,7 +134,7 @@ impl Tracer<'_> {
 
     /// After an interface of a cluster node accepts a packet: decapsulate overlay traffic, and
     /// hand pod-bound (or node-bound) packets to the node's network stack.
-    pub(super) fn into_node(&self, st: &mut PathState, eni: &Interface) -> Option<Next> {
+    pub(super) fn hand_to_node(&self, st: &mut PathState, eni: &Interface) -> Option<Next> {
         let node = eni
             .instance_id
             .as_deref()

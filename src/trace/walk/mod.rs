@@ -602,7 +602,7 @@ impl<'a> Tracer<'a> {
         if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
             return n;
         }
-        if let Some(next) = self.into_node(st, eni) {
+        if let Some(next) = self.hand_to_node(st, eni) {
             return next;
         }
         st.step(
