@@ -19,14 +19,18 @@ impl M {
     /// Conjunction (Kleene): any `No` wins, then any `Unknown`.
     pub(crate) fn and(items: impl IntoIterator<Item = M>) -> M {
         let mut unknown = Vec::new();
+        let mut any_unknown = false;
         for m in items {
             match m {
                 M::No(r) => return M::No(r),
-                M::Unknown(r) => unknown.extend(r),
+                M::Unknown(r) => {
+                    any_unknown = true;
+                    unknown.extend(r)
+                }
                 M::Yes => {}
             }
         }
-        if unknown.is_empty() {
+        if !any_unknown {
             M::Yes
         } else {
             M::Unknown(unknown)
@@ -36,15 +40,19 @@ impl M {
     /// Disjunction (Kleene): any `Yes` wins, then any `Unknown`; the `No` reasons are joined.
     pub(crate) fn or(items: impl IntoIterator<Item = M>) -> M {
         let mut unknown = Vec::new();
+        let mut any_unknown = false;
         let mut no = Vec::new();
         for m in items {
             match m {
                 M::Yes => return M::Yes,
-                M::Unknown(r) => unknown.extend(r),
+                M::Unknown(r) => {
+                    any_unknown = true;
+                    unknown.extend(r)
+                }
                 M::No(r) => no.push(r),
             }
         }
-        if !unknown.is_empty() {
+        if any_unknown {
             M::Unknown(unknown)
         } else {
             no.dedup();
