@@ -1093,3 +1093,107 @@ spec:
     let p = allowed_ports(&w.snap.cluster, &MeshConfig::default(), &req);
     assert_eq!(p.allowed, netpath::eval::ports::PortSet::all());
 }
+
+// ---------------------------------------------------------------- client TLS, targetRefs, aliases
+
+const SVC: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: server, namespace: default}
+spec:
+  selector: {app: server}
+  ports: [{port: 80, targetPort: 8080}]
+"#;
+
+#[test]
+fn destination_rule_tls_disable_sends_plain_text() {
+    let w = world(&format!(
+        r#"{SVC}
+---
+apiVersion: networking.istio.io/v1  # @dr
+kind: DestinationRule
+metadata: {{name: no-tls, namespace: default}}
+spec:
+  host: server
+  trafficPolicy: {{tls: {{mode: DISABLE}}}}
+"#
+    ));
+    let v = w.tcp(CLIENT, SERVER, 8080);
+    assert_eq!(v.allowed, Tri::Allow);
+    assert!(!v.mtls);
+    assert!(v.notes.iter().any(|n| n.contains("default/no-tls")));
+    // Other destinations keep auto mTLS.
+    assert!(w.tcp(CLIENT, OTHER, 8080).mtls);
+
+    let w = world(&format!(
+        r#"{SVC}
+---
+apiVersion: networking.istio.io/v1  # @dr
+kind: DestinationRule
+metadata: {{name: no-tls, namespace: default}}
+spec:
+  host: server.default.svc.cluster.local
+  trafficPolicy: {{tls: {{mode: DISABLE}}}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {{name: default, namespace: default}}
+spec: {{mtls: {{mode: STRICT}}}}
+"#
+    ));
+    let v = w.tcp(CLIENT, SERVER, 8080);
+    assert_eq!(v.allowed, Tri::Deny);
+    assert_eq!(v.deciding[0].kind, "DestinationRule");
+    w.assert_cites(&v, "default/no-tls", None, "# @dr");
+}
+
+#[test]
+fn gateway_target_ref_applies_to_gateway_pods_only() {
+    let w = world(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: gw-pod
+  namespace: default
+  labels: {gateway.networking.k8s.io/gateway-name: gw}
+spec:
+  containers: [{name: istio-proxy}]
+status: {phase: Running, podIP: 10.0.0.50}
+---
+apiVersion: security.istio.io/v1  # @gwp
+kind: AuthorizationPolicy
+metadata: {name: gw-only, namespace: default}
+spec:
+  targetRefs:
+  - {kind: Gateway, group: gateway.networking.k8s.io, name: gw}
+  rules: []
+"#,
+    );
+    let v = w.tcp(CLIENT, ("default", "gw-pod"), 80);
+    assert_eq!(v.allowed, Tri::Deny);
+    w.assert_cites(&v, "default/gw-only", None, "# @gwp");
+    assert_eq!(w.tcp(CLIENT, SERVER, 80).allowed, Tri::Allow);
+}
+
+#[test]
+fn trust_domain_aliases() {
+    let w = world(
+        r#"
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: old, namespace: default}
+spec:
+  rules:
+  - from:
+    - source: {principals: ["old-td/ns/default/sa/sleep"]}
+"#,
+    );
+    let mut mesh = MeshConfig {
+        trust_domain: "new-td".into(),
+        ..MeshConfig::default()
+    };
+    assert_eq!(w.tcp_in(&mesh, CLIENT, SERVER, 80).allowed, Tri::Deny);
+    mesh.trust_domain_aliases = vec!["old-td".into()];
+    assert_eq!(w.tcp_in(&mesh, CLIENT, SERVER, 80).allowed, Tri::Allow);
+}

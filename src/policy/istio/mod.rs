@@ -18,11 +18,17 @@
 //! CUSTOM → DENY → ALLOW (istio.md §2), with the per-action treatment of HTTP-only fields on
 //! plain TCP (§5) and empty identity on plain text (§6).
 //!
+//! A meshed client originates mTLS (auto mTLS) unless the DestinationRule that applies to the
+//! destination's Service sets `tls.mode: DISABLE` (then plain text: accepted by PERMISSIVE,
+//! rejected by STRICT). Policies annotated `istio.io/dry-run: "true"` and AUDIT policies never
+//! decide.
+//!
 //! Not modelled: ambient mode (ztunnel/waypoints: reported undecidable), DestinationRule
-//! `tls.mode` on the client (auto mTLS is assumed), `istio.io/dry-run` is honoured (skipped),
-//! policy creation times (input order stands for age).
+//! `exportTo`/`portLevelSettings`, `GatewayClass` and waypoint (`Service`/`ServiceEntry`)
+//! `targetRefs`, policy creation times (input order stands for age).
 
 mod authz;
+mod client;
 mod matching;
 mod peer;
 mod sidecar;
@@ -268,7 +274,23 @@ pub fn evaluate_in(
         return v;
     }
     v.enforced = true;
-    let src_in_mesh = req.src.as_ref().is_some_and(|s| s.in_mesh);
+    let mut src_in_mesh = req.src.as_ref().is_some_and(|s| s.in_mesh);
+    if let Some(s) = req.src.as_ref().filter(|s| s.in_mesh) {
+        if let Some(dr) = client::tls_disabled(objects, mesh, &s.namespace, req.dst) {
+            if v.peer_auth.mode == PeerMode::Strict {
+                let mut c = dr;
+                c.why = format!("{}; the STRICT server requires a client certificate", c.why);
+                v.allowed = Tri::Deny;
+                v.deciding.push(c);
+                return v;
+            }
+            v.notes.push(format!(
+                "DestinationRule {} disables TLS from the client: plain text",
+                dr.policy
+            ));
+            src_in_mesh = false;
+        }
+    }
     match (src_in_mesh, v.peer_auth.mode) {
         (_, PeerMode::Disable) => {}
         (true, _) => {
