@@ -28,7 +28,7 @@ fn host_match(dr: &DestinationRule, fqdns: &[String]) -> u8 {
         return 0;
     };
     let h = qualified(dr, host).to_ascii_lowercase();
-    if fqdns.iter().any(|f| *f == h) {
+    if fqdns.contains(&h) {
         2
     } else if let Some(suffix) = h.strip_prefix('*') {
         u8::from(fqdns.iter().any(|f| f.ends_with(suffix)))
