@@ -1197,3 +1197,37 @@ spec:
     mesh.trust_domain_aliases = vec!["old-td".into()];
     assert_eq!(w.tcp_in(&mesh, CLIENT, SERVER, 80).allowed, Tri::Allow);
 }
+
+#[test]
+fn request_principals_and_remote_ip() {
+    let w = world(
+        r#"
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: jwt, namespace: default}
+spec:
+  selector: {matchLabels: {app: server}}
+  rules:
+  - from:
+    - source: {requestPrincipals: ["https://issuer/*"]}
+  - from:  # @rip-r1
+    - source: {remoteIpBlocks: ["203.0.113.0/24"]}
+"#,
+    );
+    // HTTP: the JWT rule cannot be decided, the remote-IP rule does not match the pod IP.
+    let v = w.http(CLIENT, SERVER, 80, get());
+    assert_eq!(v.allowed, Tri::Undecidable);
+    assert!(v.undecided.iter().any(|u| u.contains("JWT")));
+    // TCP: the JWT rule is an HTTP-only ALLOW rule (ignored); remote IP falls back to source.ip.
+    assert_eq!(w.tcp(CLIENT, SERVER, 80).allowed, Tri::Deny);
+    let mut req = MeshRequest::pod_to_pod(
+        &w.snap.cluster,
+        w.pod("default", "client"),
+        w.pod("default", "server"),
+        80,
+    );
+    req.remote_ip = Some("203.0.113.7".parse::<IpAddr>().unwrap());
+    let v = evaluate(&w.snap.cluster, &req);
+    assert_eq!(v.allowed, Tri::Allow);
+    w.assert_cites(&v, "default/jwt", Some(1), "# @rip-r1");
+}
