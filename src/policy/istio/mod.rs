@@ -366,7 +366,13 @@ fn decide(
     let mut allow_misses: Vec<Citation> = Vec::new();
     let mut allow_policies = 0usize;
     for p in &objects.authorization_policies {
-        if authz::applies(p, dst, mesh).is_err() {
+        if let Err(why) = authz::applies(p, dst, mesh) {
+            if !p.target_refs.is_empty()
+                && p.meta.namespace_or_default() == dst.meta.namespace_or_default()
+            {
+                v.notes
+                    .push(format!("AuthorizationPolicy {}: {why}", p.meta.key()));
+            }
             continue;
         }
         let key = p.meta.key();
