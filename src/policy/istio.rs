@@ -1,1 +1,0 @@
-//! Istio PeerAuthentication (mTLS) and AuthorizationPolicy evaluation.
