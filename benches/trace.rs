@@ -25,6 +25,7 @@ fn query(snap: &netpath::model::Snapshot, ix: &Index, src: &str, dst: &str, port
         dst_port: port,
         src_port: None,
         icmp_type: 0,
+        http: None,
     }
 }
 

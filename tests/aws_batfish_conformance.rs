@@ -182,6 +182,7 @@ fn run_flow_case(snap: &Snapshot, ix: &Index, case: &Value) -> Result<(), String
         dst_port: flow.dst_port,
         src_port: flow.src_port.or(flow.proto.has_ports().then_some(49152)),
         icmp_type: 0,
+        http: None,
     };
     let res = Tracer::new(snap, ix).trace(&q);
     let exp = &case["expect"];
@@ -270,6 +271,7 @@ fn run_query_case(snap: &Snapshot, ix: &Index, case: &Value) -> Result<(), Strin
                 dst_port: 0,
                 src_port: Some(49152),
                 icmp_type: 0,
+        http: None,
             };
             let a = tracer.trace_all_ports(&q);
             let reachable = !matches!(a.reachable(), Reachable::None | Reachable::Unknown);
@@ -302,6 +304,7 @@ fn run_query_case(snap: &Snapshot, ix: &Index, case: &Value) -> Result<(), Strin
                 dst_port: 0,
                 src_port: Some(49152),
                 icmp_type: 0,
+        http: None,
             };
             let a = tracer.trace_all_ports(&q);
             let non_ssh = a.outcomes.iter().any(|o| {
@@ -340,6 +343,7 @@ fn run_query_case(snap: &Snapshot, ix: &Index, case: &Value) -> Result<(), Strin
                 dst_port: 0,
                 src_port: Some(49152),
                 icmp_type: 0,
+        http: None,
             };
             for o in tracer.trace_all_ports(&q).outcomes {
                 for p in o.trace.paths.iter().filter(|p| p.disposition.is_success()) {

@@ -49,6 +49,7 @@ fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, Str
         } else {
             0
         },
+        http: None,
     };
     let (reachable, paths) = if port.is_none() && protocol.has_ports() {
         let a = tracer.trace_all_ports(&q);

@@ -67,6 +67,7 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
         } else {
             0
         },
+        http: None,
     };
     let all_ports = a.port.is_none() && protocol.has_ports();
     let shown_protocol = if all_ports && a.protocol.is_none() {

@@ -38,6 +38,8 @@ pub struct Query {
     pub src_port: Option<u16>,
     /// ICMP type for ICMP flows.
     pub icmp_type: u16,
+    /// HTTP attributes for layer-7 policies; `None` = plain TCP.
+    pub http: Option<crate::policy::istio::HttpAttrs>,
 }
 
 /// The answer for one query: every path and the assumptions made.

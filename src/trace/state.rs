@@ -50,6 +50,8 @@ pub struct PathState {
     pub origin_vpc: Option<String>,
     /// While encapsulated in an overlay tunnel: the inner packet and its source port range.
     pub inner: Option<(Packet, PortRange)>,
+    /// The pod that sent the packet, if a pod did (its mesh identity survives address translation).
+    pub src_pod: Option<usize>,
 }
 
 impl PathState {
@@ -65,6 +67,7 @@ impl PathState {
             stateful_hops: Vec::new(),
             origin_vpc: None,
             inner: None,
+            src_pod: None,
         }
     }
     /// Opens a new hop; returns false when this place was already visited with this packet.

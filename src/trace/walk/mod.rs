@@ -74,6 +74,7 @@ pub struct Tracer<'a> {
     /// Its index.
     pub ix: &'a Index,
     assumptions: std::cell::RefCell<BTreeSet<String>>,
+    http: std::cell::RefCell<Option<crate::policy::istio::HttpAttrs>>,
 }
 
 struct Ctx<'a>(&'a Snapshot, &'a Index);
@@ -143,6 +144,7 @@ impl<'a> Tracer<'a> {
     /// Traces one concrete query: every path, each with its reply.
     pub fn trace(&self, q: &Query) -> TraceResult {
         self.assumptions.borrow_mut().clear();
+        *self.http.borrow_mut() = q.http.clone();
         let mut paths = Vec::new();
         for dst in &q.dst_ips {
             let (src_port, src_ports) = match q.src_port {
