@@ -1,0 +1,1 @@
+//! Drift between observed rules and the state derived from the API objects.
