@@ -11,13 +11,13 @@
 //!   its branches are marked [`Origin::Derived`].
 //! - [`drift`]: per service-port comparison of an observed dump with the synthesized state.
 
-// mod drift;
+mod drift;
 mod interp;
 mod matcher;
-// mod synth;
+mod synth;
 mod types;
 
-// pub use drift::{drift, observed_endpoints, DriftFinding, DriftKind, ObservedServicePort};
+pub use drift::{drift, observed_endpoints, DriftFinding, DriftKind, ObservedServicePort};
 pub use interp::evaluate;
-// pub use synth::{synthesize, SynthOptions, SynthServicePort, SynthesizedProxy};
+pub use synth::{synthesize, SynthOptions, SynthServicePort, SynthesizedProxy};
 pub use types::{NodeContext, Origin, ProxyBranch, ProxyOutcome, RuleRef, Verdict, WalkMode};
