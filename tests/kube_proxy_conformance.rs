@@ -3,7 +3,7 @@
 //! (where fixtures transcribe the `.md` files' Services/EndpointSlices) on the synthesized state.
 
 use netpath::kube::proxy::{
-    evaluate, NodeContext, Origin, ProxyOutcome, Verdict,
+    drift, evaluate, synthesize, DriftKind, NodeContext, Origin, ProxyOutcome, SynthOptions, Verdict,
 };
 use netpath::model::flow::{Packet, Protocol};
 use netpath::model::iptables::IptablesDump;
@@ -217,4 +217,116 @@ fn kube_proxy_conformance_dumps() {
     assert!(restore.0 >= 68, "kube-proxy form: {}/{}", restore.0, restore.1);
     assert!(nft.0 >= 68, "rendered/nft form: {}/{}", nft.0, nft.1);
     assert!(legacy.0 >= 19, "rendered/legacy form: {}/{}", legacy.0, legacy.1);
+}
+
+fn synth_options(d: &Value) -> SynthOptions {
+    let node = &d["node"];
+    SynthOptions {
+        local_addresses: node["local_ips"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.as_str().unwrap().parse().unwrap())
+            .collect(),
+        local_detector: node["pod_cidr_detector"]
+            .as_str()
+            .map(|s| s.parse().unwrap()),
+        masquerade_all: false,
+        node_port_addresses: node["nodeport_addresses"].as_array().map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap().parse().unwrap())
+                .collect()
+        }),
+        localhost_node_ports: node["localhost_nodeports"].as_bool().unwrap_or(true),
+    }
+}
+
+fn load_objects(name: &str) -> Option<netpath::model::cluster::ClusterObjects> {
+    let path = fixtures_dir().join(format!("{name}.yaml"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    let (snap, diags) = netpath::ingest::load_texts(vec![(path, text)]);
+    for d in &diags.items {
+        println!("fixture {name}: {}", d.message);
+    }
+    Some(snap.cluster)
+}
+
+#[test]
+fn kube_proxy_conformance_synthesis() {
+    let Some(exp) = load_expectations() else {
+        return;
+    };
+    let (mut pass, mut total) = (0usize, 0usize);
+    let mut failures = Vec::new();
+    let mut drift_problems = Vec::new();
+    for d in exp["dumps"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let Some(objects) = load_objects(name) else {
+            println!("synthesis: no fixture for {name}, skipped");
+            continue;
+        };
+        let node = d["node"]["name"].as_str().unwrap();
+        let synth = synthesize(&objects, node, &synth_options(d));
+        for flow in flows(d) {
+            total += 1;
+            let out = synth.evaluate(&flow.pkt);
+            assert!(out
+                .branches
+                .iter()
+                .all(|b| matches!(b.origin, Origin::Derived { .. })));
+            match check(&out, &flow) {
+                Ok(()) => pass += 1,
+                Err(e) => failures.push(format!("{name} #{}: {}: {e}", flow.id, flow.pkt)),
+            }
+        }
+        // The dump kube-proxy wrote from these objects shows no drift from them.
+        let dump = load_dump(&corpus_dir().join(d["file"].as_str().unwrap())).unwrap();
+        for f in drift(&dump, &synth) {
+            if f.kind != DriftKind::UnreferencedChain {
+                drift_problems.push(format!("{name}: {:?} {} {}", f.kind, f.service, f.detail));
+            }
+        }
+    }
+    println!("kube-proxy conformance: {pass}/{total} outcomes (synthesized from Services/EndpointSlices)");
+    for f in &failures {
+        println!("FAIL synthesis {f}");
+    }
+    for f in &drift_problems {
+        println!("DRIFT {f}");
+    }
+    assert!(pass >= 68, "synthesis: {pass}/{total}");
+    assert!(drift_problems.is_empty());
+}
+
+#[test]
+fn drift_finds_stale_and_missing_endpoints() {
+    let Some(exp) = load_expectations() else {
+        return;
+    };
+    let d = exp["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "k8s-v127-clusterip-three-endpoints")
+        .unwrap();
+    let mut objects = load_objects("k8s-v127-clusterip-three-endpoints").unwrap();
+    // 10.0.1.3 went away and 10.0.1.9 appeared since the dump was taken.
+    let slice = &mut objects.endpoint_slices[0];
+    slice.endpoints[2].addresses = vec!["10.0.1.9".into()];
+    let synth = synthesize(&objects, "test-hostname", &synth_options(d));
+    let dump = load_dump(&corpus_dir().join(d["file"].as_str().unwrap())).unwrap();
+    let findings = drift(&dump, &synth);
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert!(findings.iter().any(|f| f.kind
+        == DriftKind::StaleEndpoint {
+            ip: ip("10.0.1.3"),
+            port: 80
+        }
+        && f.rule.as_ref().is_some_and(|r| r.line > 0)));
+    assert!(findings.iter().any(|f| f.kind
+        == DriftKind::MissingEndpoint {
+            ip: ip("10.0.1.9"),
+            port: 80
+        }));
+    assert_eq!(findings.len(), 2, "{findings:?}");
 }
