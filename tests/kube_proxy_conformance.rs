@@ -3,7 +3,8 @@
 //! (where fixtures transcribe the `.md` files' Services/EndpointSlices) on the synthesized state.
 
 use netpath::kube::proxy::{
-    drift, evaluate, synthesize, DriftKind, NodeContext, Origin, ProxyOutcome, SynthOptions, Verdict,
+    drift, evaluate, synthesize, DriftKind, NodeContext, Origin, ProxyOutcome, SynthOptions,
+    Verdict,
 };
 use netpath::model::flow::{Packet, Protocol};
 use netpath::model::iptables::IptablesDump;
@@ -156,10 +157,7 @@ fn load_expectations() -> Option<Value> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).unwrap()),
         Err(_) => {
-            eprintln!(
-                "kube-proxy conformance: {} absent, skipped",
-                path.display()
-            );
+            eprintln!("kube-proxy conformance: {} absent, skipped", path.display());
             None
         }
     }
@@ -175,7 +173,10 @@ fn kube_proxy_conformance_dumps() {
     let mut failures = Vec::new();
     for d in exp["dumps"].as_array().unwrap() {
         let name = d["name"].as_str().unwrap();
-        let mut forms = vec![("kube-proxy".to_string(), d["file"].as_str().unwrap().to_string())];
+        let mut forms = vec![(
+            "kube-proxy".to_string(),
+            d["file"].as_str().unwrap().to_string(),
+        )];
         for r in d["rendered"].as_array().into_iter().flatten() {
             let r = r.as_str().unwrap();
             let form = r.split('/').take(2).collect::<Vec<_>>().join("/");
@@ -200,7 +201,9 @@ fn kube_proxy_conformance_dumps() {
                 };
                 match res {
                     Ok(()) => slot.0 += 1,
-                    Err(e) => failures.push(format!("[{form}] {name} #{}: {}: {e}", flow.id, flow.pkt)),
+                    Err(e) => {
+                        failures.push(format!("[{form}] {name} #{}: {}: {e}", flow.id, flow.pkt))
+                    }
                 }
             }
         }
@@ -214,9 +217,19 @@ fn kube_proxy_conformance_dumps() {
     let restore = tally.get("kube-proxy").copied().unwrap_or_default();
     let nft = tally.get("rendered/nft").copied().unwrap_or_default();
     let legacy = tally.get("rendered/legacy").copied().unwrap_or_default();
-    assert!(restore.0 >= 68, "kube-proxy form: {}/{}", restore.0, restore.1);
+    assert!(
+        restore.0 >= 68,
+        "kube-proxy form: {}/{}",
+        restore.0,
+        restore.1
+    );
     assert!(nft.0 >= 68, "rendered/nft form: {}/{}", nft.0, nft.1);
-    assert!(legacy.0 >= 19, "rendered/legacy form: {}/{}", legacy.0, legacy.1);
+    assert!(
+        legacy.0 >= 19,
+        "rendered/legacy form: {}/{}",
+        legacy.0,
+        legacy.1
+    );
 }
 
 fn synth_options(d: &Value) -> SynthOptions {

@@ -78,19 +78,23 @@ fn rule_ref(dump: &IptablesDump, table: &Table, chain: &str, idx: usize) -> Opti
 }
 
 fn sep_destination(table: &Table, sep: &str) -> Option<(IpAddr, u16)> {
-    table.chain(sep)?.rules.iter().find_map(|r| match &r.target {
-        Some(Target::Dnat {
-            to_destination: Some(d),
-            ..
-        }) => {
-            let (ip, port) = match d.strip_prefix('[') {
-                Some(rest) => rest.split_once("]:")?,
-                None => d.rsplit_once(':')?,
-            };
-            Some((ip.parse().ok()?, port.parse().ok()?))
-        }
-        _ => None,
-    })
+    table
+        .chain(sep)?
+        .rules
+        .iter()
+        .find_map(|r| match &r.target {
+            Some(Target::Dnat {
+                to_destination: Some(d),
+                ..
+            }) => {
+                let (ip, port) = match d.strip_prefix('[') {
+                    Some(rest) => rest.split_once("]:")?,
+                    None => d.rsplit_once(':')?,
+                };
+                Some((ip.parse().ok()?, port.parse().ok()?))
+            }
+            _ => None,
+        })
 }
 
 /// Reads every KUBE-SVC/KUBE-SVL chain of the dump's nat table with its endpoints.
@@ -152,7 +156,10 @@ pub fn drift(observed: &IptablesDump, synthesized: &SynthesizedProxy) -> Vec<Dri
             kind: DriftKind::UnreferencedChain,
             service: o.service.clone().unwrap_or_else(|| o.chain.clone()),
             chain: o.chain.clone(),
-            detail: format!("{} is not jumped to by any rule (stale, never reached)", o.chain),
+            detail: format!(
+                "{} is not jumped to by any rule (stale, never reached)",
+                o.chain
+            ),
             rule: o.first_rule.clone(),
         });
     }

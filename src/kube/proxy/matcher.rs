@@ -321,9 +321,9 @@ fn match_one(
             let hit = states.iter().any(|s| s.eq_ignore_ascii_case("NEW"));
             bool_result(hit != *negated)
         }
-        Match::Set { name, .. } => {
-            MatchResult::Unknown(format!("-m set --match-set {name} (ipset contents not known)"))
-        }
+        Match::Set { name, .. } => MatchResult::Unknown(format!(
+            "-m set --match-set {name} (ipset contents not known)"
+        )),
         Match::Physdev(_) => MatchResult::Unknown("-m physdev".into()),
         Match::Other { module, .. } => {
             let _ = hook;

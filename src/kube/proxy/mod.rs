@@ -21,3 +21,6 @@ pub use drift::{drift, observed_endpoints, DriftFinding, DriftKind, ObservedServ
 pub use interp::evaluate;
 pub use synth::{synthesize, SynthOptions, SynthServicePort, SynthesizedProxy};
 pub use types::{NodeContext, Origin, ProxyBranch, ProxyOutcome, RuleRef, Verdict, WalkMode};
+
+#[cfg(test)]
+mod tests;

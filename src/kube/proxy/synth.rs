@@ -236,7 +236,11 @@ pub fn synthesize(
         let lb_ips: Vec<IpAddr> = if is_lb {
             svc.load_balancer_ingress
                 .iter()
-                .filter(|i| !i.ip_mode.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("Proxy")))
+                .filter(|i| {
+                    !i.ip_mode
+                        .as_deref()
+                        .is_some_and(|m| m.eq_ignore_ascii_case("Proxy"))
+                })
                 .filter_map(|i| i.ip)
                 .collect()
         } else {
@@ -379,7 +383,11 @@ impl SynthesizedProxy {
         } else {
             &sp.cluster_endpoints
         };
-        let chain = format!("{}({})", if local { "KUBE-SVL" } else { "KUBE-SVC" }, sp.key);
+        let chain = format!(
+            "{}({})",
+            if local { "KUBE-SVL" } else { "KUBE-SVC" },
+            sp.key
+        );
         let n = eps.len() as f64;
         eps.iter()
             .map(|&(ip, port)| {
@@ -388,7 +396,10 @@ impl SynthesizedProxy {
                 r.push(self.rule(
                     "nat",
                     chain.clone(),
-                    format!("-A {chain} -m comment --comment \"{} -> {ip}:{port}\" -j KUBE-SEP", sp.key),
+                    format!(
+                        "-A {chain} -m comment --comment \"{} -> {ip}:{port}\" -j KUBE-SEP",
+                        sp.key
+                    ),
                     &format!("{} -> {ip}:{port}", sp.key),
                 ));
                 r.push(self.rule(
@@ -444,7 +455,12 @@ impl SynthesizedProxy {
                     && self.is_local(pkt.dst)
             }) {
                 let c = format!("{} health check node port", sp.key);
-                let r = self.rule("filter", "KUBE-NODEPORTS".into(), format!("--dport {} -j ACCEPT", pkt.dst_port), &c);
+                let r = self.rule(
+                    "filter",
+                    "KUBE-NODEPORTS".into(),
+                    format!("--dport {} -j ACCEPT", pkt.dst_port),
+                    &c,
+                );
                 return self.single(sp, Verdict::Accept { explicit: true }, r);
             }
             return ProxyOutcome {
@@ -468,14 +484,36 @@ impl SynthesizedProxy {
         out
     }
 
-    fn evaluate_capture(&self, sp: &SynthServicePort, capture: Capture, pkt: &Packet) -> ProxyOutcome {
-        let detector_local = self.options.local_detector.is_some_and(|d| d.contains(&pkt.src));
+    fn evaluate_capture(
+        &self,
+        sp: &SynthServicePort,
+        capture: Capture,
+        pkt: &Packet,
+    ) -> ProxyOutcome {
+        let detector_local = self
+            .options
+            .local_detector
+            .is_some_and(|d| d.contains(&pkt.src));
         if capture == Capture::ClusterIp {
             let c = format!("{} cluster IP", sp.key);
             if sp.has_internal() {
                 let masq = self.options.masquerade_all
                     || self.options.local_detector.is_some() && !detector_local;
-                let r = self.rule("nat", "KUBE-SERVICES".into(), format!("-d {} --dport {} -j {}", pkt.dst, sp.port, if sp.internal_local { "KUBE-SVL" } else { "KUBE-SVC" }), &c);
+                let r = self.rule(
+                    "nat",
+                    "KUBE-SERVICES".into(),
+                    format!(
+                        "-d {} --dport {} -j {}",
+                        pkt.dst,
+                        sp.port,
+                        if sp.internal_local {
+                            "KUBE-SVL"
+                        } else {
+                            "KUBE-SVC"
+                        }
+                    ),
+                    &c,
+                );
                 return ProxyOutcome {
                     branches: self.dispatch(sp, pkt, sp.internal_local, masq, vec![r]),
                     notes: Vec::new(),
@@ -487,7 +525,12 @@ impl SynthesizedProxy {
                 (Verdict::Reject, "has no endpoints", "REJECT")
             };
             let c = format!("{} {what}", sp.key);
-            let r = self.rule("filter", "KUBE-SERVICES".into(), format!("-d {} --dport {} -j {target}", pkt.dst, sp.port), &c);
+            let r = self.rule(
+                "filter",
+                "KUBE-SERVICES".into(),
+                format!("-d {} --dport {} -j {target}", pkt.dst, sp.port),
+                &c,
+            );
             return self.single(sp, verdict, r);
         }
         if capture == Capture::NodePort && !self.node_port_address(pkt.dst) {
@@ -523,7 +566,12 @@ impl SynthesizedProxy {
         };
         let mut rules = vec![self.rule(
             "nat",
-            if capture == Capture::NodePort { "KUBE-NODEPORTS" } else { "KUBE-SERVICES" }.into(),
+            if capture == Capture::NodePort {
+                "KUBE-NODEPORTS"
+            } else {
+                "KUBE-SERVICES"
+            }
+            .into(),
             format!("-d {} --dport {} -j KUBE-EXT", pkt.dst, pkt.dst_port),
             &format!("{} {what}", sp.key),
         )];
@@ -556,21 +604,36 @@ impl SynthesizedProxy {
         }
         let ext = format!("KUBE-EXT({})", sp.key);
         if !sp.external_local {
-            rules.push(self.rule("nat", ext, "-j KUBE-MARK-MASQ".into(), &format!("masquerade traffic for {} external destinations", sp.key)));
+            rules.push(self.rule(
+                "nat",
+                ext,
+                "-j KUBE-MARK-MASQ".into(),
+                &format!("masquerade traffic for {} external destinations", sp.key),
+            ));
             return ProxyOutcome {
                 branches: self.dispatch(sp, pkt, false, true, rules),
                 notes: Vec::new(),
             };
         }
         if detector_local {
-            rules.push(self.rule("nat", ext, "-j KUBE-SVC".into(), &format!("pod traffic for {} external destinations", sp.key)));
+            rules.push(self.rule(
+                "nat",
+                ext,
+                "-j KUBE-SVC".into(),
+                &format!("pod traffic for {} external destinations", sp.key),
+            ));
             return ProxyOutcome {
                 branches: self.dispatch(sp, pkt, false, false, rules),
                 notes: Vec::new(),
             };
         }
         if self.is_local(pkt.src) {
-            rules.push(self.rule("nat", ext, "-m addrtype --src-type LOCAL -j KUBE-SVC".into(), &format!("route LOCAL traffic for {} external destinations", sp.key)));
+            rules.push(self.rule(
+                "nat",
+                ext,
+                "-m addrtype --src-type LOCAL -j KUBE-SVC".into(),
+                &format!("route LOCAL traffic for {} external destinations", sp.key),
+            ));
             return ProxyOutcome {
                 branches: self.dispatch(sp, pkt, false, true, rules),
                 notes: Vec::new(),

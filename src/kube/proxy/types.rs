@@ -65,7 +65,10 @@ pub enum Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Verdict::Dnat { ip: IpAddr::V6(ip), port } => write!(f, "DNAT [{ip}]:{port}"),
+            Verdict::Dnat {
+                ip: IpAddr::V6(ip),
+                port,
+            } => write!(f, "DNAT [{ip}]:{port}"),
             Verdict::Dnat { ip, port } => write!(f, "DNAT {ip}:{port}"),
             Verdict::Accept { explicit: true } => f.write_str("ACCEPT"),
             Verdict::Accept { explicit: false } => f.write_str("no translation"),
