@@ -6,6 +6,7 @@ use super::types::{
 };
 use crate::model::flow::Packet;
 use crate::model::iptables::{IptablesDump, MarkOp, RawOption, Rule, Table, Target};
+use std::cell::Cell;
 use std::net::IpAddr;
 
 /// One path through the rules so far.
@@ -78,6 +79,8 @@ struct Walker<'a> {
     ctx: &'a NodeContext,
     table: &'a Table,
     hook: Hook,
+    /// Forks made so far in the whole evaluation (shared across stages).
+    forks: &'a Cell<usize>,
 }
 
 impl Walker<'_> {
@@ -155,6 +158,20 @@ impl Walker<'_> {
                 MatchResult::Yes => None,
                 MatchResult::Prob(p) => Some(p),
             };
+            if taken_prob.is_some_and(|p| p > 0.0 && p < 1.0) {
+                self.forks.set(self.forks.get() + 1);
+                if self.forks.get() >= self.ctx.max_branches {
+                    path.rules.push(self.rule_ref(chain, rule));
+                    out.push((
+                        path,
+                        Exit::Term(Term::Undecidable(format!(
+                            "more than {} branches (statistic forks); walk cut at {} {chain} line {}",
+                            self.ctx.max_branches, self.table.name, rule.line
+                        ))),
+                    ));
+                    return out;
+                }
+            }
             let mut taken = match taken_prob {
                 // Fork: the taken branch here, the skipped one continues this loop.
                 Some(p) => {
@@ -364,6 +381,7 @@ type Finished = (Path, Option<Term>);
 fn stage(
     dump: &IptablesDump,
     ctx: &NodeContext,
+    forks: &Cell<usize>,
     table: &str,
     chain: &str,
     hook: Hook,
@@ -381,6 +399,7 @@ fn stage(
         ctx,
         table: t,
         hook,
+        forks,
     };
     let mut out = Vec::new();
     for (p, done) in paths {
@@ -423,6 +442,16 @@ pub fn evaluate(dump: &IptablesDump, pkt: &Packet, ctx: &NodeContext) -> ProxyOu
     if dump.table("nat").is_none() {
         notes.push("the dump has no nat table: no service translation observed".to_string());
     }
+    if dump
+        .table("nat")
+        .is_some_and(|t| t.chain("KUBE-SERVICES").is_none())
+    {
+        notes.push(
+            "no nat KUBE-SERVICES chain: kube-proxy is absent or runs in nftables/IPVS mode; \
+             service translation cannot be observed in this dump"
+                .to_string(),
+        );
+    }
     if dump.legacy_tables_present {
         notes.push(
             "the dump warns that iptables-legacy tables exist too: it is incomplete".to_string(),
@@ -443,6 +472,7 @@ pub fn evaluate(dump: &IptablesDump, pkt: &Packet, ctx: &NodeContext) -> ProxyOu
         mark_masq_hit: false,
         masqueraded: false,
     };
+    let forks = Cell::new(0usize);
     let mut paths: Vec<Finished> = vec![(start, None)];
     let has_postrouting_rules;
     if hooks {
@@ -452,7 +482,7 @@ pub fn evaluate(dump: &IptablesDump, pkt: &Packet, ctx: &NodeContext) -> ProxyOu
         } else {
             ("PREROUTING", Hook::Prerouting)
         };
-        paths = stage(dump, ctx, "nat", nat_hook.0, nat_hook.1, paths);
+        paths = stage(dump, ctx, &forks, "nat", nat_hook.0, nat_hook.1, paths);
         // Routing decision per path, on the (possibly DNATed) destination.
         let mut next = Vec::new();
         for (p, done) in paths {
@@ -463,16 +493,32 @@ pub fn evaluate(dump: &IptablesDump, pkt: &Packet, ctx: &NodeContext) -> ProxyOu
             let local = ctx.is_local(p.st.pkt.dst);
             let mut v = vec![(p, None)];
             if ctx.locally_originated {
-                v = stage(dump, ctx, "filter", "OUTPUT", Hook::Output, v);
-                v = stage(dump, ctx, "nat", "POSTROUTING", Hook::Postrouting, v);
+                v = stage(dump, ctx, &forks, "filter", "OUTPUT", Hook::Output, v);
+                v = stage(
+                    dump,
+                    ctx,
+                    &forks,
+                    "nat",
+                    "POSTROUTING",
+                    Hook::Postrouting,
+                    v,
+                );
                 if local {
-                    v = stage(dump, ctx, "filter", "INPUT", Hook::Input, v);
+                    v = stage(dump, ctx, &forks, "filter", "INPUT", Hook::Input, v);
                 }
             } else if local {
-                v = stage(dump, ctx, "filter", "INPUT", Hook::Input, v);
+                v = stage(dump, ctx, &forks, "filter", "INPUT", Hook::Input, v);
             } else {
-                v = stage(dump, ctx, "filter", "FORWARD", Hook::Forward, v);
-                v = stage(dump, ctx, "nat", "POSTROUTING", Hook::Postrouting, v);
+                v = stage(dump, ctx, &forks, "filter", "FORWARD", Hook::Forward, v);
+                v = stage(
+                    dump,
+                    ctx,
+                    &forks,
+                    "nat",
+                    "POSTROUTING",
+                    Hook::Postrouting,
+                    v,
+                );
             }
             next.extend(v);
         }
@@ -485,19 +531,35 @@ pub fn evaluate(dump: &IptablesDump, pkt: &Packet, ctx: &NodeContext) -> ProxyOu
              nat KUBE-POSTROUTING)"
                 .to_string(),
         );
-        paths = stage(dump, ctx, "nat", "KUBE-SERVICES", Hook::Direct, paths);
+        paths = stage(
+            dump,
+            ctx,
+            &forks,
+            "nat",
+            "KUBE-SERVICES",
+            Hook::Direct,
+            paths,
+        );
         for chain in [
             "KUBE-SERVICES",
             "KUBE-EXTERNAL-SERVICES",
             "KUBE-NODEPORTS",
             "KUBE-PROXY-FIREWALL",
         ] {
-            paths = stage(dump, ctx, "filter", chain, Hook::Direct, paths);
+            paths = stage(dump, ctx, &forks, "filter", chain, Hook::Direct, paths);
         }
         has_postrouting_rules = dump
             .table("nat")
             .is_some_and(|t| t.chain("KUBE-POSTROUTING").is_some());
-        paths = stage(dump, ctx, "nat", "KUBE-POSTROUTING", Hook::Direct, paths);
+        paths = stage(
+            dump,
+            ctx,
+            &forks,
+            "nat",
+            "KUBE-POSTROUTING",
+            Hook::Direct,
+            paths,
+        );
     }
     let branches = paths
         .into_iter()

@@ -185,7 +185,7 @@ pub(crate) fn match_rule(
         return acc;
     }
     for m in &rule.matches {
-        let r = match_one(m, st, ctx, hook, notes);
+        let r = match_one(m, st, ctx, notes);
         acc = and(acc, r);
         if acc == MatchResult::No {
             return acc;
@@ -209,7 +209,6 @@ fn match_one(
     m: &Match,
     st: &PacketState,
     ctx: &NodeContext,
-    hook: Hook,
     notes: &mut Vec<String>,
 ) -> MatchResult {
     let p = &st.pkt;
@@ -325,9 +324,6 @@ fn match_one(
             "-m set --match-set {name} (ipset contents not known)"
         )),
         Match::Physdev(_) => MatchResult::Unknown("-m physdev".into()),
-        Match::Other { module, .. } => {
-            let _ = hook;
-            MatchResult::Unknown(format!("-m {module}"))
-        }
+        Match::Other { module, .. } => MatchResult::Unknown(format!("-m {module}")),
     }
 }

@@ -256,3 +256,24 @@ status:
     let out = s.evaluate(&pkt("10.0.0.1", "172.20.0.11", 443));
     assert_eq!(out.branches[0].verdict, Verdict::Reject);
 }
+
+#[test]
+fn branch_bound_cuts_the_walk() {
+    let mut rules = String::from("-A PREROUTING -j A\n");
+    for i in 0..20 {
+        rules.push_str(&format!(
+            "-A A -m statistic --mode random --probability 0.5 -j MARK --or-mark 0x{:x}\n",
+            1u32 << i
+        ));
+    }
+    let d = nat(&rules);
+    let mut c = ctx();
+    c.max_branches = 64;
+    let out = evaluate(&d, &pkt("10.0.0.1", "10.0.0.2", 80), &c);
+    assert!(out.branches.len() <= 64);
+    assert!((out.total_probability() - 1.0).abs() < 1e-9);
+    assert!(out
+        .branches
+        .iter()
+        .any(|b| matches!(&b.verdict, Verdict::Undecidable(r) if r.contains("branches"))));
+}

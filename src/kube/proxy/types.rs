@@ -172,6 +172,9 @@ pub struct NodeContext {
     pub walk: WalkMode,
     /// Maximum chain nesting before the walk is reported as a loop.
     pub max_depth: usize,
+    /// Maximum number of branches (forks at `statistic` rules); forks beyond it end as
+    /// [`Verdict::Undecidable`] instead of growing the outcome without bound.
+    pub max_branches: usize,
 }
 
 impl NodeContext {
@@ -184,6 +187,7 @@ impl NodeContext {
             locally_originated: false,
             walk: WalkMode::Auto,
             max_depth: 32,
+            max_branches: 4096,
         }
     }
     /// True when `ip` is a LOCAL address of the node (loopback included).
