@@ -174,7 +174,7 @@ fn kube_proxy_conformance_dumps() {
     for d in exp["dumps"].as_array().unwrap() {
         let name = d["name"].as_str().unwrap();
         let mut forms = vec![(
-            "kube-proxy".to_string(),
+            "restore".to_string(),
             d["file"].as_str().unwrap().to_string(),
         )];
         for r in d["rendered"].as_array().into_iter().flatten() {
@@ -214,15 +214,10 @@ fn kube_proxy_conformance_dumps() {
     for f in &failures {
         println!("FAIL {f}");
     }
-    let restore = tally.get("kube-proxy").copied().unwrap_or_default();
+    let restore = tally.get("restore").copied().unwrap_or_default();
     let nft = tally.get("rendered/nft").copied().unwrap_or_default();
     let legacy = tally.get("rendered/legacy").copied().unwrap_or_default();
-    assert!(
-        restore.0 >= 68,
-        "kube-proxy form: {}/{}",
-        restore.0,
-        restore.1
-    );
+    assert!(restore.0 >= 68, "restore form: {}/{}", restore.0, restore.1);
     assert!(nft.0 >= 68, "rendered/nft form: {}/{}", nft.0, nft.1);
     assert!(
         legacy.0 >= 19,

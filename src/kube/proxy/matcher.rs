@@ -285,6 +285,15 @@ fn match_one(
             negated,
             ..
         } => match action {
+            Some(RecentAction::Rcheck) | Some(RecentAction::Update)
+                if ctx.recent_hits.iter().any(|h| h == name) =>
+            {
+                let note = format!("session affinity (recent {name}) assumed hit, as given");
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+                bool_result(!*negated)
+            }
             Some(RecentAction::Rcheck) | Some(RecentAction::Update) => {
                 let note = format!(
                     "session affinity (recent {name}) assumed not hit: first connection from this client"

@@ -277,3 +277,26 @@ fn branch_bound_cuts_the_walk() {
         .iter()
         .any(|b| matches!(&b.verdict, Verdict::Undecidable(r) if r.contains("branches"))));
 }
+
+#[test]
+fn affinity_hit_when_given() {
+    let d = nat("-A PREROUTING -d 172.30.0.1/32 -j A\n\
+         -A A -m recent --name KUBE-SEP-B --rcheck --seconds 10800 --reap -j B\n\
+         -A A -m statistic --mode random --probability 0.5 -j C\n-A A -j B\n\
+         -A B -j DNAT --to-destination 10.0.0.2:80\n-A C -j DNAT --to-destination 10.0.0.3:80\n");
+    let p = pkt("10.1.0.1", "172.30.0.1", 80);
+    let out = evaluate(&d, &p, &ctx());
+    assert_eq!(out.branches.len(), 2);
+    assert!(out.branches[0].notes.iter().any(|n| n.contains("not hit")));
+    let mut c = ctx();
+    c.recent_hits = vec!["KUBE-SEP-B".into()];
+    let out = evaluate(&d, &p, &c);
+    assert_eq!(out.branches.len(), 1);
+    assert_eq!(
+        out.branches[0].verdict,
+        Verdict::Dnat {
+            ip: ip("10.0.0.2"),
+            port: 80
+        }
+    );
+}

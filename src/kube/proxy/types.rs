@@ -170,6 +170,10 @@ pub struct NodeContext {
     pub locally_originated: bool,
     /// How to enter the rules.
     pub walk: WalkMode,
+    /// `-m recent` lists (kube-proxy names them after the KUBE-SEP chain) that already hold this
+    /// client: `--rcheck` on them matches (session affinity hit). Empty = first connection, every
+    /// `--rcheck` misses and the branch says so in its notes.
+    pub recent_hits: Vec<String>,
     /// Maximum chain nesting before the walk is reported as a loop.
     pub max_depth: usize,
     /// Maximum number of branches (forks at `statistic` rules); forks beyond it end as
@@ -186,6 +190,7 @@ impl NodeContext {
             out_interface: None,
             locally_originated: false,
             walk: WalkMode::Auto,
+            recent_hits: Vec::new(),
             max_depth: 32,
             max_branches: 4096,
         }
