@@ -300,3 +300,75 @@ fn affinity_hit_when_given() {
         }
     );
 }
+
+/// An EKS-shaped node: kube-proxy's chains beside the VPC CNI's connmark and SNAT rules.
+const EKS: &str = "*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:AWS-CONNMARK-CHAIN-0 - [0:0]
+:AWS-SNAT-CHAIN-0 - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-SEP-AAAA - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-AAAA - [0:0]
+-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES
+-A PREROUTING -i eni+ -m comment --comment \"AWS, outbound connections\" -j AWS-CONNMARK-CHAIN-0
+-A PREROUTING -m comment --comment \"AWS, CONNMARK\" -j CONNMARK --restore-mark --nfmask 0x80 --ctmask 0x80
+-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES
+-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING
+-A POSTROUTING -m comment --comment \"AWS SNAT CHAIN\" -j AWS-SNAT-CHAIN-0
+-A AWS-CONNMARK-CHAIN-0 -d 10.0.0.0/16 -m comment --comment \"AWS CONNMARK CHAIN, VPC CIDR\" -j RETURN
+-A AWS-CONNMARK-CHAIN-0 -m comment --comment \"AWS, CONNMARK\" -j CONNMARK --set-xmark 0x80/0x80
+-A AWS-SNAT-CHAIN-0 -d 10.0.0.0/16 -m comment --comment \"AWS SNAT CHAIN\" -j RETURN
+-A AWS-SNAT-CHAIN-0 ! -o vlan+ -m comment --comment \"AWS, SNAT\" -m addrtype ! --dst-type LOCAL -j SNAT --to-source 10.0.1.23 --random-fully
+-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0
+-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully
+-A KUBE-SEP-AAAA -s 10.0.2.7/32 -m comment --comment \"shop/web:http\" -j KUBE-MARK-MASQ
+-A KUBE-SEP-AAAA -p tcp -m comment --comment \"shop/web:http\" -m tcp -j DNAT --to-destination 10.0.2.7:8080
+-A KUBE-SERVICES -d 172.20.0.10/32 -p tcp -m comment --comment \"shop/web:http cluster IP\" -m tcp --dport 80 -j KUBE-SVC-AAAA
+-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-SVC-AAAA -m comment --comment \"shop/web:http -> 10.0.2.7:8080\" -j KUBE-SEP-AAAA
+:KUBE-NODEPORTS - [0:0]
+COMMIT
+";
+
+#[test]
+fn eks_node_hooks_with_vpc_cni_rules() {
+    let d = dump(EKS);
+    let mut c = NodeContext::new(vec![ip("10.0.1.23")]);
+    c.in_interface = Some("eni3f2a".into());
+    c.out_interface = Some("eth0".into());
+    // Pod -> clusterIP: DNAT ends nat PREROUTING before the AWS connmark rules; no masquerade
+    // (EKS has no local detector) and the AWS SNAT chain returns for a VPC destination.
+    let out = evaluate(&d, &pkt("10.0.1.50", "172.20.0.10", 80), &c);
+    assert_eq!(out.branches.len(), 1);
+    let b = &out.branches[0];
+    assert_eq!(
+        b.verdict,
+        Verdict::Dnat {
+            ip: ip("10.0.2.7"),
+            port: 8080
+        }
+    );
+    assert!(!b.masquerade);
+    assert_eq!(b.service.as_deref(), Some("shop/web:http"));
+    assert!(b.rules.iter().all(|r| !r.chain.starts_with("AWS-CONNMARK")));
+    // Pod -> internet: connmark set, then SNAT to the node's primary IP.
+    let out = evaluate(&d, &pkt("10.0.1.50", "1.1.1.1", 443), &c);
+    let b = &out.branches[0];
+    assert_eq!(b.verdict, Verdict::Accept { explicit: false });
+    assert!(b.masquerade);
+    assert!(b.rules.iter().any(|r| r.chain == "AWS-SNAT-CHAIN-0"));
+    // Hairpin: the endpoint reaching its own service is masqueraded by KUBE-POSTROUTING.
+    let out = evaluate(&d, &pkt("10.0.2.7", "172.20.0.10", 80), &c);
+    assert!(out.branches[0].masquerade);
+    assert!(out.branches[0]
+        .rules
+        .iter()
+        .any(|r| r.chain == "KUBE-POSTROUTING" && r.text.contains("MASQUERADE")));
+}
