@@ -271,7 +271,7 @@ fn run_query_case(snap: &Snapshot, ix: &Index, case: &Value) -> Result<(), Strin
                 dst_port: 0,
                 src_port: Some(49152),
                 icmp_type: 0,
-        http: None,
+                http: None,
             };
             let a = tracer.trace_all_ports(&q);
             let reachable = !matches!(a.reachable(), Reachable::None | Reachable::Unknown);
@@ -304,7 +304,7 @@ fn run_query_case(snap: &Snapshot, ix: &Index, case: &Value) -> Result<(), Strin
                 dst_port: 0,
                 src_port: Some(49152),
                 icmp_type: 0,
-        http: None,
+                http: None,
             };
             let a = tracer.trace_all_ports(&q);
             let non_ssh = a.outcomes.iter().any(|o| {
@@ -343,7 +343,7 @@ fn run_query_case(snap: &Snapshot, ix: &Index, case: &Value) -> Result<(), Strin
                 dst_port: 0,
                 src_port: Some(49152),
                 icmp_type: 0,
-        http: None,
+                http: None,
             };
             for o in tracer.trace_all_ports(&q).outcomes {
                 for p in o.trace.paths.iter().filter(|p| p.disposition.is_success()) {

@@ -27,6 +27,15 @@ pub struct Expectation {
     /// Step kinds the delivered paths must include.
     #[serde(default)]
     pub via: Option<Vec<String>>,
+    /// HTTP method, for Istio rules on methods.
+    #[serde(default)]
+    pub http_method: Option<String>,
+    /// HTTP path, for Istio rules on paths.
+    #[serde(default)]
+    pub http_path: Option<String>,
+    /// HTTP host, for Istio rules on hosts.
+    #[serde(default)]
+    pub http_host: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

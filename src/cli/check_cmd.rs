@@ -49,7 +49,14 @@ fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, Str
         } else {
             0
         },
-        http: None,
+        http: (e.http_method.is_some() || e.http_path.is_some() || e.http_host.is_some()).then(
+            || netpath::policy::istio::HttpAttrs {
+                method: e.http_method.clone(),
+                path: e.http_path.clone(),
+                host: e.http_host.clone(),
+                headers: None,
+            },
+        ),
     };
     let (reachable, paths) = if port.is_none() && protocol.has_ports() {
         let a = tracer.trace_all_ports(&q);

@@ -24,6 +24,15 @@ pub struct TraceArgs {
     /// Source port (default: the client's ephemeral range, checked as a range on the reply).
     #[arg(long)]
     pub src_port: Option<u16>,
+    /// HTTP method, to decide Istio rules on methods.
+    #[arg(long)]
+    pub http_method: Option<String>,
+    /// HTTP path, to decide Istio rules on paths.
+    #[arg(long)]
+    pub http_path: Option<String>,
+    /// HTTP host, to decide Istio rules on hosts.
+    #[arg(long)]
+    pub http_host: Option<String>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
@@ -67,7 +76,14 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
         } else {
             0
         },
-        http: None,
+        http: (a.http_method.is_some() || a.http_path.is_some() || a.http_host.is_some()).then(
+            || netpath::policy::istio::HttpAttrs {
+                method: a.http_method.clone(),
+                path: a.http_path.clone(),
+                host: a.http_host.clone(),
+                headers: None,
+            },
+        ),
     };
     let all_ports = a.port.is_none() && protocol.has_ports();
     let shown_protocol = if all_ports && a.protocol.is_none() {

@@ -52,6 +52,9 @@ pub struct PathState {
     pub inner: Option<(Packet, PortRange)>,
     /// The pod that sent the packet, if a pod did (its mesh identity survives address translation).
     pub src_pod: Option<usize>,
+    /// True while the packet is on the node that generated it (host network): kube-proxy's nat
+    /// OUTPUT chain applies instead of PREROUTING.
+    pub local_origin: bool,
 }
 
 impl PathState {
@@ -68,6 +71,7 @@ impl PathState {
             origin_vpc: None,
             inner: None,
             src_pod: None,
+            local_origin: false,
         }
     }
     /// Opens a new hop; returns false when this place was already visited with this packet.

@@ -31,6 +31,7 @@ impl Tracer<'_> {
         if !self.enter(st, &name, NodeKind::Host) {
             return Next::Done(Disposition::Loop);
         }
+        st.src_pod = Some(idx);
         if let Some(phase) = pod.phase.as_deref().filter(|p| *p != "Running") {
             return self.deny(
                 st,
@@ -64,6 +65,7 @@ impl Tracer<'_> {
             );
         }
         if pod.spec.host_network {
+            st.local_origin = true;
             st.step(
                 Step::new(
                     StepKind::Veth,
@@ -119,6 +121,9 @@ impl Tracer<'_> {
                 .at(&pod.meta.at),
             );
         }
+        if let Some(n) = self.istio_check(st, pod) {
+            return n;
+        }
         st.step(
             Step::new(
                 StepKind::Deliver,
@@ -173,6 +178,16 @@ impl Tracer<'_> {
         if !self.enter(st, &format!("node/{node_name}"), NodeKind::Host) {
             return Next::Done(Disposition::Loop);
         }
+        if let Some(next) = self.kube_proxy(st, node) {
+            return next;
+        }
+        self.node_route(st, node)
+    }
+
+    /// Routing on the node once kube-proxy has had its say: local delivery, a pod on this node,
+    /// or out through an interface.
+    pub(super) fn node_route(&self, st: &mut PathState, node: &NodeJoin) -> Next {
+        let node_name = node.name.as_str();
         if Some(st.pkt.dst) == node.ip {
             st.step(Step::new(
                 StepKind::Deliver,
@@ -366,6 +381,7 @@ impl Tracer<'_> {
             format!("leaves {} through {eni_id}", node.name),
         ));
         st.origin_vpc = Some(eni.vpc_id.clone());
+        st.local_origin = false;
         if let Some(n) = self.check_sg(st, eni, SgDirection::Egress) {
             return n;
         }

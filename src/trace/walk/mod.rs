@@ -2,6 +2,8 @@
 
 mod cluster;
 mod lb;
+mod mesh;
+mod proxy;
 mod tgw;
 
 use super::names::host_name;
@@ -130,6 +132,7 @@ impl<'a> Tracer<'a> {
             snap,
             ix,
             assumptions: Default::default(),
+            http: Default::default(),
         }
     }
 
@@ -170,7 +173,8 @@ impl<'a> Tracer<'a> {
                 src_port,
                 dst_port: q.dst_port,
             };
-            let st = PathState::new(pkt, src_ports);
+            let mut st = PathState::new(pkt, src_ports);
+            st.local_origin = matches!(q.start, Start::Node(_));
             let loc = match &q.start {
                 Start::Interface(e) => Loc::Originate(e.clone()),
                 Start::Internet => Loc::InternetStart,
