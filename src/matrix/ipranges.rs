@@ -85,14 +85,23 @@ mod tests {
     fn cuts_and_cidrs() {
         let b = IpBlock {
             cidr: "0.0.0.0/0".parse().unwrap(),
-            except: vec!["10.0.0.0/9".parse().unwrap(), "10.128.0.0/9".parse().unwrap()],
+            except: vec![
+                "10.0.0.0/9".parse().unwrap(),
+                "10.128.0.0/9".parse().unwrap(),
+            ],
         };
         let iv = block_intervals(&b);
         assert_eq!(iv.len(), 2);
         let p = partition(&iv);
         assert_eq!(p.len(), 3);
-        assert_eq!(to_cidrs(p[1]), vec!["10.0.0.0/8".parse::<Ipv4Net>().unwrap()]);
-        assert_eq!(to_cidrs((0, u32::MAX)), vec!["0.0.0.0/0".parse::<Ipv4Net>().unwrap()]);
+        assert_eq!(
+            to_cidrs(p[1]),
+            vec!["10.0.0.0/8".parse::<Ipv4Net>().unwrap()]
+        );
+        assert_eq!(
+            to_cidrs((0, u32::MAX)),
+            vec!["0.0.0.0/0".parse::<Ipv4Net>().unwrap()]
+        );
         assert_eq!(to_cidrs(p[0]).len(), 2); // 0.0.0.0/5, 8.0.0.0/7
         assert_eq!(partition(&[]), vec![(0, u32::MAX)]);
     }

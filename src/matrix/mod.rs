@@ -9,8 +9,7 @@ pub mod ipranges;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::cluster::{
-    AnpPeer, ClusterObjects, LabelSelector, PodSpec, PortRef, StringMap, Workload,
-    WorkloadKind,
+    AnpPeer, ClusterObjects, LabelSelector, PodSpec, PortRef, StringMap, Workload, WorkloadKind,
 };
 use crate::model::Protocol;
 use crate::policy::netpol::{ConnSet, Endpoint, Peer, PolicyContext};
@@ -131,9 +130,10 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
     for p in pods {
         let ns = p.meta.namespace_or_default().to_string();
         let (wname, wkind) = match p.meta.controller() {
-            Some(c) if c.kind.as_deref() != Some("Node") => {
-                (c.name.clone(), c.kind.clone().unwrap_or_else(|| "Pod".into()))
-            }
+            Some(c) if c.kind.as_deref() != Some("Node") => (
+                c.name.clone(),
+                c.kind.clone().unwrap_or_else(|| "Pod".into()),
+            ),
             _ => (p.meta.name.clone(), "Pod".to_string()),
         };
         owned.insert((ns.clone(), wname.clone(), wkind.clone()));
@@ -195,12 +195,18 @@ fn pod_selectors(o: &ClusterObjects) -> Vec<(&LabelSelector, &crate::source::Pro
     let anp_rules = o
         .admin_network_policies
         .iter()
-        .flat_map(|a| a.ingress.iter().chain(&a.egress).map(move |r| (r, &a.meta.at)))
-        .chain(
-            o.baseline_admin_network_policies
+        .flat_map(|a| {
+            a.ingress
                 .iter()
-                .flat_map(|a| a.ingress.iter().chain(&a.egress).map(move |r| (r, &a.meta.at))),
-        );
+                .chain(&a.egress)
+                .map(move |r| (r, &a.meta.at))
+        })
+        .chain(o.baseline_admin_network_policies.iter().flat_map(|a| {
+            a.ingress
+                .iter()
+                .chain(&a.egress)
+                .map(move |r| (r, &a.meta.at))
+        }));
     for (r, _) in anp_rules {
         for p in &r.peers {
             if let AnpPeer::Pods { pod_selector, .. } = p {
@@ -260,6 +266,34 @@ pub fn validate(o: &ClusterObjects, by: Grouping) -> Diagnostics {
             }
         }
     }
+    let anp_egress = o
+        .admin_network_policies
+        .iter()
+        .flat_map(|a| &a.egress)
+        .chain(
+            o.baseline_admin_network_policies
+                .iter()
+                .flat_map(|b| &b.egress),
+        );
+    for r in anp_egress {
+        for p in &r.peers {
+            match p {
+                AnpPeer::Nodes(_) => d.push(Diagnostic::warning(
+                    "anp-nodes",
+                    r.at.clone(),
+                    "a `nodes` peer is not part of the matrix (it has no node endpoints); the rule is evaluated for its other peers only",
+                )),
+                AnpPeer::Networks(nets) if nets.iter().any(|n| matches!(n, ipnet::IpNet::V6(_))) => {
+                    d.push(Diagnostic::warning(
+                        "anp-ipv6",
+                        r.at.clone(),
+                        "IPv6 `networks` are not in the matrix (its external ranges are IPv4)",
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
     if by == Grouping::Workload {
         let sels = pod_selectors(o);
         for u in units(o, by) {
@@ -312,7 +346,11 @@ fn named_ranges(o: &ClusterObjects) -> (Vec<V4Range>, Vec<V4Range>) {
         .admin_network_policies
         .iter()
         .flat_map(|a| &a.egress)
-        .chain(o.baseline_admin_network_policies.iter().flat_map(|b| &b.egress));
+        .chain(
+            o.baseline_admin_network_policies
+                .iter()
+                .flat_map(|b| &b.egress),
+        );
     for r in anp_egress {
         for p in &r.peers {
             if let AnpPeer::Networks(nets) = p {
@@ -342,7 +380,10 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
             let e = &u.endpoint;
             let mut labels: Vec<_> = e.labels.iter().collect();
             labels.sort();
-            let key = format!("{:?}", (&e.namespace, labels, &e.named_ports, &e.service_account));
+            let key = format!(
+                "{:?}",
+                (&e.namespace, labels, &e.named_ports, &e.service_account)
+            );
             *class_of_key.entry(key).or_insert_with(|| {
                 classes.push(e);
                 classes.len() - 1
@@ -395,7 +436,11 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
         let ci = unit_class[i];
         for (j, v) in units.iter().enumerate() {
             if i != j {
-                push(&u.key, &v.key, eval(Side::Class(ci), Side::Class(unit_class[j])));
+                push(
+                    &u.key,
+                    &v.key,
+                    eval(Side::Class(ci), Side::Class(unit_class[j])),
+                );
             }
         }
         for (lo, hi) in &dst_ranges {
@@ -441,45 +486,49 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
 /// TCP ports of `u` that an Ingress or Route reaches through a Service selecting it.
 fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
     let mut out = ConnSet::empty();
-    let mut reach = |ns: &str, svc_name: &str, want: &dyn Fn(&crate::model::cluster::ServicePort) -> bool| {
-        for svc in &o.services {
-            if svc.meta.namespace_or_default() != ns || svc.meta.name != svc_name {
-                continue;
-            }
-            let Some(sel) = &svc.selector else { continue };
-            if sel.is_empty()
-                || u.endpoint.namespace != ns
-                || !sel.iter().all(|(k, v)| u.endpoint.labels.get(k) == Some(v))
-            {
-                continue;
-            }
-            for sp in svc.ports.iter().filter(|sp| want(sp)) {
-                let target = sp.target_port.clone().unwrap_or(PortRef::Number(sp.port));
-                let port = match target {
-                    PortRef::Number(0) => Some(sp.port),
-                    PortRef::Number(n) => Some(n),
-                    PortRef::Name(name) => u
-                        .container_ports
-                        .iter()
-                        .find(|(pn, _, _)| pn.as_deref() == Some(name.as_str()))
-                        .map(|(_, _, n)| *n),
-                };
-                if let Some(p) = port {
-                    if u.container_ports.iter().any(|(_, _, n)| *n == p) {
-                        out.add(&ConnSet::range(Protocol::Tcp, p, p));
+    let mut reach =
+        |ns: &str, svc_name: &str, want: &dyn Fn(&crate::model::cluster::ServicePort) -> bool| {
+            for svc in &o.services {
+                if svc.meta.namespace_or_default() != ns || svc.meta.name != svc_name {
+                    continue;
+                }
+                let Some(sel) = &svc.selector else { continue };
+                if sel.is_empty()
+                    || u.endpoint.namespace != ns
+                    || !sel.iter().all(|(k, v)| u.endpoint.labels.get(k) == Some(v))
+                {
+                    continue;
+                }
+                for sp in svc.ports.iter().filter(|sp| want(sp)) {
+                    let target = sp.target_port.clone().unwrap_or(PortRef::Number(sp.port));
+                    let port = match target {
+                        PortRef::Number(0) => Some(sp.port),
+                        PortRef::Number(n) => Some(n),
+                        PortRef::Name(name) => u
+                            .container_ports
+                            .iter()
+                            .find(|(pn, _, _)| pn.as_deref() == Some(name.as_str()))
+                            .map(|(_, _, n)| *n),
+                    };
+                    if let Some(p) = port {
+                        if u.container_ports.iter().any(|(_, _, n)| *n == p) {
+                            out.add(&ConnSet::range(Protocol::Tcp, p, p));
+                        }
                     }
                 }
             }
-        }
-    };
+        };
     for ing in &o.ingresses {
         let ns = ing.meta.namespace_or_default();
-        let backends = ing
-            .default_backend
-            .iter()
-            .chain(ing.rules.iter().flat_map(|r| r.paths.iter().map(|p| &p.backend)));
+        let backends = ing.default_backend.iter().chain(
+            ing.rules
+                .iter()
+                .flat_map(|r| r.paths.iter().map(|p| &p.backend)),
+        );
         for b in backends {
-            let Some(name) = &b.service_name else { continue };
+            let Some(name) = &b.service_name else {
+                continue;
+            };
             let sp_ref = b.service_port.clone();
             reach(ns, name, &|sp| match &sp_ref {
                 None => true,

@@ -93,9 +93,12 @@ fn expand<'a>(m: &'a Matrix) -> impl Iterator<Item = (String, String, &'a Matrix
 }
 
 fn endpoint_list(m: &Matrix) -> Vec<String> {
-    let mut names: Vec<String> = m.endpoints.iter().flat_map(contract_names).collect();
-    names.dedup();
-    names
+    let mut seen = std::collections::HashSet::new();
+    m.endpoints
+        .iter()
+        .flat_map(contract_names)
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
 }
 
 /// The contract's JSON: `{"endpoints": [...], "connections": [{src, dst, allowed}]}`.

@@ -25,7 +25,9 @@ fn peer_matches(ctx: &PolicyContext<'_>, p: &AnpPeer, other: Peer<'_>) -> bool {
                 pod_selector,
             },
             Peer::Pod(pod),
-        ) => ctx.ns_matches(namespace_selector, &pod.namespace) && pod_selector.matches(&pod.labels),
+        ) => {
+            ctx.ns_matches(namespace_selector, &pod.namespace) && pod_selector.matches(&pod.labels)
+        }
         (AnpPeer::Networks(nets), Peer::External(ip)) => nets.iter().any(|n| n.contains(&ip)),
         _ => false,
     }
@@ -58,13 +60,7 @@ fn rule_ports(rule: &AnpRule, dst: Option<&Endpoint>) -> ConnSet {
     out
 }
 
-fn citation(
-    kind: &str,
-    name: &str,
-    at: &Provenance,
-    rule: &AnpRule,
-    dir: PolicyType,
-) -> Citation {
+fn citation(kind: &str, name: &str, at: &Provenance, rule: &AnpRule, dir: PolicyType) -> Citation {
     let key = match dir {
         PolicyType::Ingress => "ingress",
         PolicyType::Egress => "egress",
@@ -140,7 +136,13 @@ pub(super) fn admin_layer(
             remaining = remaining.minus(&m);
             if explain {
                 because.push((
-                    citation("AdminNetworkPolicy", &anp.meta.name, &anp.meta.at, rule, dir),
+                    citation(
+                        "AdminNetworkPolicy",
+                        &anp.meta.name,
+                        &anp.meta.at,
+                        rule,
+                        dir,
+                    ),
                     m,
                 ));
             }
@@ -188,7 +190,13 @@ pub(super) fn baseline_layer(
         remaining = remaining.minus(&m);
         if explain {
             because.push((
-                citation("BaselineAdminNetworkPolicy", &b.meta.name, &b.meta.at, rule, dir),
+                citation(
+                    "BaselineAdminNetworkPolicy",
+                    &b.meta.name,
+                    &b.meta.at,
+                    rule,
+                    dir,
+                ),
                 m,
             ));
         }

@@ -179,7 +179,9 @@ mod tests {
         assert!(three.all_ported() && !three.is_all());
         assert!(a.contains(Protocol::Tcp, 85) && !a.contains(Protocol::Icmp, 0));
         assert_eq!(
-            ConnSet::all().minus(&ConnSet::range(Protocol::Tcp, 80, 80)).to_string(),
+            ConnSet::all()
+                .minus(&ConnSet::range(Protocol::Tcp, 80, 80))
+                .to_string(),
             "SCTP 1-65535,TCP 1-79,81-65535,UDP 1-65535"
         );
     }

@@ -167,6 +167,8 @@ pub struct PolicyContext<'a> {
     /// The objects.
     pub objects: &'a ClusterObjects,
     ns_labels: HashMap<String, StringMap>,
+    /// Per namespace, its NetworkPolicies with their effective (ingress, egress) types.
+    by_ns: HashMap<String, Vec<(&'a NetworkPolicy, bool, bool)>>,
     anps: Vec<&'a AdminNetworkPolicy>,
     banp: Option<&'a BaselineAdminNetworkPolicy>,
 }
@@ -189,9 +191,22 @@ impl<'a> PolicyContext<'a> {
             .iter()
             .find(|b| b.meta.name == "default")
             .or(objects.baseline_admin_network_policies.first());
+        let mut by_ns: HashMap<String, Vec<(&NetworkPolicy, bool, bool)>> = HashMap::new();
+        for np in &objects.network_policies {
+            let t = np.effective_policy_types();
+            by_ns
+                .entry(np.meta.namespace_or_default().to_string())
+                .or_default()
+                .push((
+                    np,
+                    t.contains(&PolicyType::Ingress),
+                    t.contains(&PolicyType::Egress),
+                ));
+        }
         PolicyContext {
             objects,
             ns_labels,
+            by_ns,
             anps,
             banp,
         }
@@ -318,11 +333,15 @@ impl<'a> PolicyContext<'a> {
     ) -> (bool, ConnSet) {
         let mut isolated = false;
         let mut allowed = ConnSet::empty();
-        for np in &self.objects.network_policies {
-            if np.meta.namespace_or_default() != me.namespace
-                || !np.pod_selector.matches(&me.labels)
-                || !np.effective_policy_types().contains(&dir)
-            {
+        let Some(here) = self.by_ns.get(&me.namespace) else {
+            return (false, allowed);
+        };
+        for &(np, ing, eg) in here {
+            let applies = match dir {
+                PolicyType::Ingress => ing,
+                PolicyType::Egress => eg,
+            };
+            if !applies || !np.pod_selector.matches(&me.labels) {
                 continue;
             }
             isolated = true;
@@ -405,7 +424,12 @@ impl<'a> PolicyContext<'a> {
         excepted.map_or(PeerMatch::No, PeerMatch::Excepted)
     }
 
-    fn np_peer_match(&self, np: &NetworkPolicy, p: &NetworkPolicyPeer, other: Peer<'_>) -> PeerMatch {
+    fn np_peer_match(
+        &self,
+        np: &NetworkPolicy,
+        p: &NetworkPolicyPeer,
+        other: Peer<'_>,
+    ) -> PeerMatch {
         if let Some(b) = &p.ip_block {
             return match other {
                 Peer::External(ip) => ip_block_match(b, ip, &p.at),
@@ -419,7 +443,10 @@ impl<'a> PolicyContext<'a> {
             None => pod.namespace == np.meta.namespace_or_default(),
             Some(sel) => self.ns_matches(sel, &pod.namespace),
         };
-        let pod_ok = p.pod_selector.as_ref().is_none_or(|s| s.matches(&pod.labels));
+        let pod_ok = p
+            .pod_selector
+            .as_ref()
+            .is_none_or(|s| s.matches(&pod.labels));
         if ns_ok && pod_ok {
             PeerMatch::Yes
         } else {

@@ -11,7 +11,10 @@ fn objs(yaml: &str) -> ClusterObjects {
 fn ep(ns: &str, labels: &[(&str, &str)], ports: &[(&str, Protocol, u16)]) -> Endpoint {
     Endpoint {
         namespace: ns.into(),
-        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         named_ports: ports
             .iter()
             .map(|(n, p, port)| NamedPort {
@@ -67,11 +70,20 @@ fn and_vs_or_named_ports_ranges_and_except() {
     assert_eq!(a.egress.conns.to_string(), "TCP 5432");
     assert_eq!(a.ingress.conns.to_string(), "TCP 5432,9000-9010");
     assert_eq!(a.conns.to_string(), "TCP 5432");
-    assert!(cx.allowed(Peer::Pod(&web), Peer::Pod(&db), false).conns.is_empty());
+    assert!(cx
+        .allowed(Peer::Pod(&web), Peer::Pod(&db), false)
+        .conns
+        .is_empty());
     // web is not isolated on egress: anything to api.
-    assert!(cx.allowed(Peer::Pod(&web), Peer::Pod(&api), false).conns.is_all());
+    assert!(cx
+        .allowed(Peer::Pod(&web), Peer::Pod(&api), false)
+        .conns
+        .is_all());
     let ext: IpAddr = "10.2.3.4".parse().unwrap();
-    assert!(cx.allowed(Peer::External(ext), Peer::Pod(&db), false).conns.is_all());
+    assert!(cx
+        .allowed(Peer::External(ext), Peer::Pod(&db), false)
+        .conns
+        .is_all());
     let v = cx.evaluate_flow(
         Peer::External("10.1.2.3".parse().unwrap()),
         Peer::Pod(&db),
@@ -86,7 +98,10 @@ fn and_vs_or_named_ports_ranges_and_except() {
     assert_eq!(ok.deciding.len(), 2, "{:?}", ok.deciding);
     // a pod in another namespace with app=api does not match the AND peer.
     let other = ep("dev", &[("app", "api")], &[]);
-    assert!(cx.allowed(Peer::Pod(&other), Peer::Pod(&db), false).conns.is_empty());
+    assert!(cx
+        .allowed(Peer::Pod(&other), Peer::Pod(&db), false)
+        .conns
+        .is_empty());
 }
 
 #[test]
