@@ -329,8 +329,9 @@ fn onlineboutique_pod_level_map() {
     let m = matrix::build(&snap.cluster, Grouping::Pod);
     let mut got: BTreeMap<(String, String), ConnSet> = BTreeMap::new();
     for c in &m.cells {
-        let name = |i: usize| netpath::report::matrix::contract_names(&m.endpoints[i]).join(",");
-        got.insert((name(c.src), name(c.dst)), c.conns.intersect(&ported()));
+        let (s, d) = m.ends(c);
+        let name = |e| netpath::report::matrix::contract_names(e).join(",");
+        got.insert((name(s), name(d)), m.conns(c).intersect(&ported()));
     }
     let text =
         std::fs::read_to_string(root.join("expected/onlineboutique.pod-connmap.txt")).unwrap();

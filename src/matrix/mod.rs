@@ -12,7 +12,7 @@ use crate::model::cluster::{
     AnpPeer, ClusterObjects, LabelSelector, PodSpec, PortRef, StringMap, Workload, WorkloadKind,
 };
 use crate::model::Protocol;
-use crate::policy::netpol::{ConnSet, Endpoint, Peer, PolicyContext};
+use crate::policy::netpol::{ConnSet, Endpoint, Peer, PolicyContext, Selection};
 use ipranges::V4Range;
 use std::collections::{BTreeMap, HashMap};
 
@@ -56,15 +56,15 @@ pub enum MatrixEndpoint {
     IngressController,
 }
 
-/// One allowed pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One allowed pair (compact: 12 bytes, so that large matrices fit in memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatrixCell {
     /// Index into [`Matrix::endpoints`].
-    pub src: usize,
+    pub src: u32,
     /// Index into [`Matrix::endpoints`].
-    pub dst: usize,
-    /// What `src` may initiate to `dst` (never empty).
-    pub conns: ConnSet,
+    pub dst: u32,
+    /// Index into [`Matrix::sets`]: what `src` may initiate to `dst` (never empty).
+    pub set: u32,
 }
 
 /// The whole matrix.
@@ -74,8 +74,24 @@ pub struct Matrix {
     pub endpoints: Vec<MatrixEndpoint>,
     /// Allowed pairs, sorted by (src, dst) index; empty pairs and self-pairs are left out.
     pub cells: Vec<MatrixCell>,
+    /// The distinct connection sets the cells refer to.
+    pub sets: Vec<ConnSet>,
     /// How many equivalence classes of pods were evaluated.
     pub classes: usize,
+}
+
+impl Matrix {
+    /// The connections of a cell.
+    pub fn conns(&self, c: &MatrixCell) -> &ConnSet {
+        &self.sets[c.set as usize]
+    }
+    /// The endpoints of a cell.
+    pub fn ends(&self, c: &MatrixCell) -> (&MatrixEndpoint, &MatrixEndpoint) {
+        (
+            &self.endpoints[c.src as usize],
+            &self.endpoints[c.dst as usize],
+        )
+    }
 }
 
 /// A pod or abstract pod with what the matrix needs.
@@ -361,10 +377,27 @@ fn named_ranges(o: &ClusterObjects) -> (Vec<V4Range>, Vec<V4Range>) {
     (src, dst)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Side {
-    Class(usize),
-    Ext(u32),
+/// Distinct connection sets, each stored once.
+#[derive(Default)]
+struct SetTable {
+    sets: Vec<ConnSet>,
+    ids: HashMap<ConnSet, u32>,
+}
+
+impl SetTable {
+    /// The id of `c`, `None` for the empty set.
+    fn intern(&mut self, c: ConnSet) -> Option<u32> {
+        if c.is_empty() {
+            return None;
+        }
+        if let Some(id) = self.ids.get(&c) {
+            return Some(*id);
+        }
+        let id = self.sets.len() as u32;
+        self.sets.push(c.clone());
+        self.ids.insert(c, id);
+        Some(id)
+    }
 }
 
 /// Builds the matrix (call [`validate`] first and stop on its errors).
@@ -407,49 +440,83 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
     let index: HashMap<&MatrixEndpoint, usize> =
         endpoints.iter().enumerate().map(|(i, e)| (e, i)).collect();
 
-    let mut memo: HashMap<(Side, Side), ConnSet> = HashMap::new();
-    let mut eval = |a: Side, b: Side| -> ConnSet {
-        memo.entry((a, b))
-            .or_insert_with(|| {
-                let pa = match a {
-                    Side::Class(i) => Peer::Pod(classes[i]),
-                    Side::Ext(ip) => Peer::External(std::net::Ipv4Addr::from(ip).into()),
-                };
-                let pb = match b {
-                    Side::Class(i) => Peer::Pod(classes[i]),
-                    Side::Ext(ip) => Peer::External(std::net::Ipv4Addr::from(ip).into()),
-                };
-                ctx.allowed(pa, pb, false).conns
-            })
-            .clone()
-    };
+    let selections: Vec<Selection<'_>> = classes.iter().map(|e| ctx.select(e)).collect();
+    let mut sets = SetTable::default();
     let mut cells = Vec::new();
-    let mut push = |s: &MatrixEndpoint, d: &MatrixEndpoint, conns: ConnSet| {
-        if conns.is_empty() {
-            return;
+    let mut units_of_class: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
+    for (i, c) in unit_class.iter().enumerate() {
+        units_of_class[*c].push(i);
+    }
+    let ext_peer = |lo: u32| Peer::External(std::net::Ipv4Addr::from(lo).into());
+    let unit_ix: Vec<u32> = units.iter().map(|u| index[&u.key] as u32).collect();
+    let src_ix: Vec<u32> = src_ranges
+        .iter()
+        .map(|(lo, hi)| index[&MatrixEndpoint::External { lo: *lo, hi: *hi }] as u32)
+        .collect();
+    let dst_ix: Vec<u32> = dst_ranges
+        .iter()
+        .map(|(lo, hi)| index[&MatrixEndpoint::External { lo: *lo, hi: *hi }] as u32)
+        .collect();
+    // Row by row over source classes: each class pair is evaluated once.
+    for (s, src) in classes.iter().enumerate() {
+        if units_of_class[s].is_empty() {
+            continue;
         }
-        if let (Some(&src), Some(&dst)) = (index.get(s), index.get(d)) {
-            cells.push(MatrixCell { src, dst, conns });
-        }
-    };
-    for (i, u) in units.iter().enumerate() {
-        let ci = unit_class[i];
-        for (j, v) in units.iter().enumerate() {
-            if i != j {
-                push(
-                    &u.key,
-                    &v.key,
-                    eval(Side::Class(ci), Side::Class(unit_class[j])),
-                );
+        let sp = Peer::Pod(src);
+        let row: Vec<Option<u32>> = (0..classes.len())
+            .map(|d| {
+                sets.intern(ctx.allowed_selected(
+                    sp,
+                    Some(&selections[s]),
+                    Peer::Pod(classes[d]),
+                    Some(&selections[d]),
+                ))
+            })
+            .collect();
+        let to_ext: Vec<Option<u32>> = dst_ranges
+            .iter()
+            .map(|(lo, _)| {
+                sets.intern(ctx.allowed_selected(sp, Some(&selections[s]), ext_peer(*lo), None))
+            })
+            .collect();
+        for &u in &units_of_class[s] {
+            for (v, &dc) in unit_class.iter().enumerate() {
+                if let (true, Some(set)) = (u != v, row[dc]) {
+                    cells.push(MatrixCell {
+                        src: unit_ix[u],
+                        dst: unit_ix[v],
+                        set,
+                    });
+                }
+            }
+            for (k, set) in to_ext.iter().enumerate() {
+                if let Some(set) = *set {
+                    cells.push(MatrixCell {
+                        src: unit_ix[u],
+                        dst: dst_ix[k],
+                        set,
+                    });
+                }
             }
         }
-        for (lo, hi) in &dst_ranges {
-            let ext = MatrixEndpoint::External { lo: *lo, hi: *hi };
-            push(&u.key, &ext, eval(Side::Class(ci), Side::Ext(*lo)));
-        }
-        for (lo, hi) in &src_ranges {
-            let ext = MatrixEndpoint::External { lo: *lo, hi: *hi };
-            push(&ext, &u.key, eval(Side::Ext(*lo), Side::Class(ci)));
+    }
+    for (k, (lo, _)) in src_ranges.iter().enumerate() {
+        for (d, dst) in classes.iter().enumerate() {
+            let set = sets.intern(ctx.allowed_selected(
+                ext_peer(*lo),
+                None,
+                Peer::Pod(dst),
+                Some(&selections[d]),
+            ));
+            if let Some(set) = set {
+                for &v in &units_of_class[d] {
+                    cells.push(MatrixCell {
+                        src: src_ix[k],
+                        dst: unit_ix[v],
+                        set,
+                    });
+                }
+            }
         }
     }
     if has_ingress {
@@ -468,17 +535,24 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
                 .allowed(Peer::Pod(&fake), Peer::Pod(&u.endpoint), false)
                 .ingress
                 .conns;
-            push(
-                &MatrixEndpoint::IngressController,
-                &u.key,
-                ports.intersect(&allowed),
-            );
+            if let (Some(set), Some(&src), Some(&dst)) = (
+                sets.intern(ports.intersect(&allowed)),
+                index.get(&MatrixEndpoint::IngressController),
+                index.get(&u.key),
+            ) {
+                cells.push(MatrixCell {
+                    src: src as u32,
+                    dst: dst as u32,
+                    set,
+                });
+            }
         }
     }
-    cells.sort_by_key(|c| (c.src, c.dst));
+    cells.sort_unstable_by_key(|c| (c.src, c.dst));
     Matrix {
         endpoints,
         cells,
+        sets: sets.sets,
         classes: classes.len(),
     }
 }

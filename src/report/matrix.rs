@@ -1,7 +1,7 @@
 //! Rendering the connectivity matrix: text, the contract's JSON, CSV, and the peer tool's
 //! connlist (`src => dst : conns`, netpol-analyzer's `list` format).
 
-use crate::matrix::{ipranges, Matrix, MatrixCell, MatrixEndpoint};
+use crate::matrix::{ipranges, Matrix, MatrixEndpoint};
 use crate::policy::netpol::ConnSet;
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
@@ -48,13 +48,14 @@ pub fn render_connlist(m: &Matrix) -> String {
     let mut lines: Vec<String> = m
         .cells
         .iter()
-        .filter(|c| !c.conns.groups().is_empty())
+        .filter(|c| !m.conns(c).groups().is_empty())
         .map(|c| {
+            let (s, d) = m.ends(c);
             format!(
                 "{} => {} : {}",
-                connlist_name(&m.endpoints[c.src]),
-                connlist_name(&m.endpoints[c.dst]),
-                c.conns
+                connlist_name(s),
+                connlist_name(d),
+                m.conns(c)
             )
         })
         .collect();
@@ -83,12 +84,14 @@ pub fn allowed_json(c: &ConnSet) -> Value {
     Value::Array(v)
 }
 
-fn expand<'a>(m: &'a Matrix) -> impl Iterator<Item = (String, String, &'a MatrixCell)> + 'a {
+fn expand<'a>(m: &'a Matrix) -> impl Iterator<Item = (String, String, &'a ConnSet)> + 'a {
     m.cells.iter().flat_map(move |c| {
-        let srcs = contract_names(&m.endpoints[c.src]);
-        let dsts = contract_names(&m.endpoints[c.dst]);
+        let (s, d) = m.ends(c);
+        let srcs = contract_names(s);
+        let dsts = contract_names(d);
+        let conns = m.conns(c);
         srcs.into_iter()
-            .flat_map(move |s| dsts.clone().into_iter().map(move |d| (s.clone(), d, c)))
+            .flat_map(move |s| dsts.clone().into_iter().map(move |d| (s.clone(), d, conns)))
     })
 }
 
@@ -104,7 +107,7 @@ fn endpoint_list(m: &Matrix) -> Vec<String> {
 /// The contract's JSON: `{"endpoints": [...], "connections": [{src, dst, allowed}]}`.
 pub fn render_json(m: &Matrix) -> String {
     let conns: Vec<Value> = expand(m)
-        .map(|(s, d, c)| json!({"src": s, "dst": d, "allowed": allowed_json(&c.conns)}))
+        .map(|(s, d, c)| json!({"src": s, "dst": d, "allowed": allowed_json(c)}))
         .collect();
     let v = json!({"endpoints": endpoint_list(m), "connections": conns});
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
@@ -136,7 +139,7 @@ pub fn render_text(m: &Matrix) -> String {
         m.cells.len()
     );
     for (s, d, c) in expand(m) {
-        out.push_str(&format!("{s} -> {d}: {}\n", human(&c.conns)));
+        out.push_str(&format!("{s} -> {d}: {}\n", human(c)));
     }
     out
 }
@@ -154,18 +157,18 @@ pub fn render_csv(m: &Matrix) -> String {
     let mut out = String::from("src,dst,protocol,ports\n");
     for (s, d, c) in expand(m) {
         let (s, d) = (csv_field(&s), csv_field(&d));
-        if c.conns.is_all() {
+        if c.is_all() {
             out.push_str(&format!("{s},{d},all,\n"));
             continue;
         }
-        for (p, ports) in c.conns.groups() {
+        for (p, ports) in c.groups() {
             out.push_str(&format!(
                 "{s},{d},{},{}\n",
                 p.to_string().to_ascii_uppercase(),
                 csv_field(&ports.to_string())
             ));
         }
-        if c.conns.includes_portless() {
+        if c.includes_portless() {
             out.push_str(&format!("{s},{d},OTHER,\n"));
         }
     }

@@ -161,6 +161,15 @@ pub struct Verdict {
     pub deciding: Vec<Citation>,
 }
 
+/// The NetworkPolicies selecting one pod, per direction (see [`PolicyContext::select`]).
+#[derive(Debug, Clone, Default)]
+pub struct Selection<'a> {
+    /// Policies that isolate the pod for ingress.
+    pub ingress: Vec<&'a NetworkPolicy>,
+    /// Policies that isolate the pod for egress.
+    pub egress: Vec<&'a NetworkPolicy>,
+}
+
 /// The policies of a snapshot, prepared for evaluation (namespace labels resolved, ANPs sorted).
 #[derive(Debug, Clone)]
 pub struct PolicyContext<'a> {
@@ -231,17 +240,65 @@ impl<'a> PolicyContext<'a> {
         }
     }
 
+    /// The NetworkPolicies that select `me`, per direction: compute once per pod class and
+    /// pass to [`PolicyContext::allowed_selected`] to evaluate many pairs quickly.
+    pub fn select(&self, me: &Endpoint) -> Selection<'a> {
+        let mut sel = Selection::default();
+        if let Some(here) = self.by_ns.get(&me.namespace) {
+            for &(np, ing, eg) in here {
+                if np.pod_selector.matches(&me.labels) {
+                    if ing {
+                        sel.ingress.push(np);
+                    }
+                    if eg {
+                        sel.egress.push(np);
+                    }
+                }
+            }
+        }
+        sel
+    }
+
+    /// [`PolicyContext::allowed`] without explanations, with the selections of the pod
+    /// ends precomputed by [`PolicyContext::select`] (`None` for external ends).
+    pub fn allowed_selected(
+        &self,
+        src: Peer<'_>,
+        src_sel: Option<&Selection<'_>>,
+        dst: Peer<'_>,
+        dst_sel: Option<&Selection<'_>>,
+    ) -> ConnSet {
+        let egress = match src {
+            Peer::Pod(me) => {
+                let s = src_sel.map(|s| s.egress.as_slice());
+                self.direction(me, dst, PolicyType::Egress, false, s).conns
+            }
+            Peer::External(_) => ConnSet::all(),
+        };
+        if egress.is_empty() {
+            return egress;
+        }
+        let ingress = match dst {
+            Peer::Pod(me) => {
+                let s = dst_sel.map(|s| s.ingress.as_slice());
+                self.direction(me, src, PolicyType::Ingress, false, s).conns
+            }
+            Peer::External(_) => ConnSet::all(),
+        };
+        egress.intersect(&ingress)
+    }
+
     /// Everything `src` may initiate to `dst`; with `explain`, the citations too.
     pub fn allowed(&self, src: Peer<'_>, dst: Peer<'_>, explain: bool) -> Allowed {
         let egress = match src {
-            Peer::Pod(me) => self.direction(me, dst, PolicyType::Egress, explain),
+            Peer::Pod(me) => self.direction(me, dst, PolicyType::Egress, explain, None),
             Peer::External(_) => DirectionResult {
                 conns: ConnSet::all(),
                 because: Vec::new(),
             },
         };
         let ingress = match dst {
-            Peer::Pod(me) => self.direction(me, src, PolicyType::Ingress, explain),
+            Peer::Pod(me) => self.direction(me, src, PolicyType::Ingress, explain, None),
             Peer::External(_) => DirectionResult {
                 conns: ConnSet::all(),
                 because: Vec::new(),
@@ -293,6 +350,7 @@ impl<'a> PolicyContext<'a> {
         other: Peer<'_>,
         dir: PolicyType,
         explain: bool,
+        selected: Option<&[&NetworkPolicy]>,
     ) -> DirectionResult {
         let mut because = Vec::new();
         // Layer 1: AdminNetworkPolicies.
@@ -308,7 +366,7 @@ impl<'a> PolicyContext<'a> {
             };
         }
         // Layer 2: NetworkPolicies.
-        let (isolated, np_allow) = self.np_layer(me, other, dir, explain, &mut because);
+        let (isolated, np_allow) = self.np_layer(me, other, dir, explain, selected, &mut because);
         let rest = if isolated {
             np_allow.intersect(&undecided)
         } else if let Some(b) = self.banp {
@@ -329,22 +387,24 @@ impl<'a> PolicyContext<'a> {
         other: Peer<'_>,
         dir: PolicyType,
         explain: bool,
+        selected: Option<&[&NetworkPolicy]>,
         because: &mut Vec<(Citation, ConnSet)>,
     ) -> (bool, ConnSet) {
-        let mut isolated = false;
         let mut allowed = ConnSet::empty();
-        let Some(here) = self.by_ns.get(&me.namespace) else {
-            return (false, allowed);
-        };
-        for &(np, ing, eg) in here {
-            let applies = match dir {
-                PolicyType::Ingress => ing,
-                PolicyType::Egress => eg,
-            };
-            if !applies || !np.pod_selector.matches(&me.labels) {
-                continue;
+        let computed;
+        let selected = match selected {
+            Some(s) => s,
+            None => {
+                let sel = self.select(me);
+                computed = match dir {
+                    PolicyType::Ingress => sel.ingress,
+                    PolicyType::Egress => sel.egress,
+                };
+                computed.as_slice()
             }
-            isolated = true;
+        };
+        let isolated = !selected.is_empty();
+        for &np in selected {
             let (rules, key) = match dir {
                 PolicyType::Ingress => (&np.ingress, "ingress"),
                 PolicyType::Egress => (&np.egress, "egress"),
