@@ -174,10 +174,40 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
             .labels_by_pod
             .push((p.meta.at.clone(), p.meta.labels.clone()));
     }
+    // A controller whose pods (or whose ReplicaSet's/Job's pods) are present is represented by
+    // them; a controller owned by another controller in the snapshot is represented by its owner.
+    let key_of = |w: &Workload| {
+        (
+            w.meta.namespace_or_default().to_string(),
+            w.meta.name.clone(),
+            kind_name(w.kind).to_string(),
+        )
+    };
+    let present: std::collections::HashSet<_> = all_workloads(o).map(key_of).collect();
+    let owner_of = |w: &Workload| {
+        w.meta.controller().and_then(|c| {
+            c.kind.as_ref().map(|k| {
+                (
+                    w.meta.namespace_or_default().to_string(),
+                    c.name.clone(),
+                    k.clone(),
+                )
+            })
+        })
+    };
+    for _ in 0..2 {
+        for w in all_workloads(o) {
+            if owned.contains(&key_of(w)) {
+                if let Some(up) = owner_of(w) {
+                    owned.insert(up);
+                }
+            }
+        }
+    }
     for w in all_workloads(o) {
         let ns = w.meta.namespace_or_default().to_string();
         let kind = kind_name(w.kind).to_string();
-        if owned.contains(&(ns.clone(), w.meta.name.clone(), kind.clone())) {
+        if owned.contains(&key_of(w)) || owner_of(w).is_some_and(|up| present.contains(&up)) {
             continue;
         }
         let key = MatrixEndpoint::Workload {
@@ -631,4 +661,109 @@ fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::load_texts;
+    use std::path::PathBuf;
+
+    const SNAP: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: prod}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d9
+  namespace: prod
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d9-a
+  namespace: prod
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d9, controller: true}]
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d9-b
+  namespace: prod
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d9, controller: true}]
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: prod}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 5432}]}]
+  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]
+"#;
+
+    #[test]
+    fn workloads_classes_and_ranges() {
+        let (snap, d) = load_texts(vec![(PathBuf::from("s.yaml"), SNAP.to_string())]);
+        assert!(!d.has_errors(), "{d:?}");
+        let m = build(&snap.cluster, Grouping::Workload);
+        let names: Vec<String> = m
+            .endpoints
+            .iter()
+            .map(crate::report::matrix::connlist_name)
+            .collect();
+        // pods represent the ReplicaSet, which represents the Deployment: no duplicate row.
+        assert!(
+            names.contains(&"prod/web-5d9[ReplicaSet]".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            !names.contains(&"prod/web[Deployment]".to_string()),
+            "{names:?}"
+        );
+        assert!(names.contains(&"prod/db[Deployment]".to_string()));
+        assert_eq!(m.classes, 2);
+        let text = crate::report::matrix::render_connlist(&m);
+        assert!(text.contains("prod/web-5d9[ReplicaSet] => prod/db[Deployment] : TCP 5432\n"));
+        assert!(text.contains(
+            "prod/db[Deployment] => 10.0.0.0-10.255.255.255[External] : All Connections\n"
+        ));
+        assert!(!text.contains("prod/db[Deployment] => 11.0.0.0"), "{text}");
+        // per pod: the two replicas are one class, two rows, and never paired with themselves.
+        let p = build(&snap.cluster, Grouping::Pod);
+        assert_eq!(p.classes, 2);
+        let pt = crate::report::matrix::render_connlist(&p);
+        assert!(pt.contains("prod/web-5d9-a[Pod] => prod/web-5d9-b[Pod] : All Connections"));
+        assert!(!pt.contains("prod/web-5d9-a[Pod] => prod/web-5d9-a[Pod]"));
+        assert_eq!(
+            pt,
+            crate::report::matrix::render_connlist(&build(&snap.cluster, Grouping::Pod))
+        );
+    }
 }
