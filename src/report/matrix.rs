@@ -4,6 +4,7 @@
 use crate::matrix::{ipranges, Matrix, MatrixEndpoint};
 use crate::policy::netpol::ConnSet;
 use serde_json::{json, Value};
+
 use std::net::Ipv4Addr;
 
 /// The contract's names for an endpoint: `NS/NAME`, `NS/NAME[Kind]`, `{ingress-controller}`,
@@ -104,15 +105,43 @@ fn endpoint_list(m: &Matrix) -> Vec<String> {
         .collect()
 }
 
-/// The contract's JSON: `{"endpoints": [...], "connections": [{src, dst, allowed}]}`.
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// The contract's JSON: `{"endpoints": [...], "connections": [{src, dst, allowed}]}`, one
+/// connection per line. Written as a stream (each distinct connection set rendered once), so
+/// that matrices with millions of pairs need no document tree in memory.
 pub fn render_json(m: &Matrix) -> String {
-    let conns: Vec<Value> = expand(m)
-        .map(|(s, d, c)| json!({"src": s, "dst": d, "allowed": allowed_json(c)}))
+    let allowed: Vec<String> = m
+        .sets
+        .iter()
+        .map(|c| serde_json::to_string(&allowed_json(c)).unwrap_or_default())
         .collect();
-    let v = json!({"endpoints": endpoint_list(m), "connections": conns});
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-    s.push('\n');
-    s
+    let mut out = String::from("{\n  \"endpoints\": [");
+    for (i, e) in endpoint_list(m).iter().enumerate() {
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        out.push_str(&json_str(e));
+    }
+    out.push_str("\n  ],\n  \"connections\": [");
+    let mut first = true;
+    for c in &m.cells {
+        let (s, d) = m.ends(c);
+        let a = &allowed[c.set as usize];
+        for sn in contract_names(s) {
+            for dn in contract_names(d) {
+                out.push_str(if first { "\n    " } else { ",\n    " });
+                first = false;
+                out.push_str(&format!(
+                    "{{\"src\": {}, \"dst\": {}, \"allowed\": {a}}}",
+                    json_str(&sn),
+                    json_str(&dn)
+                ));
+            }
+        }
+    }
+    out.push_str("\n  ]\n}\n");
+    out
 }
 
 fn human(c: &ConnSet) -> String {
