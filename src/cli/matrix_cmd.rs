@@ -1,14 +1,76 @@
 //! `netpath matrix`.
 
-use super::EXIT_BAD_INPUT;
+use super::{load, EXIT_BAD_INPUT};
+use netpath::diag::Severity;
+use netpath::matrix::{self, Grouping};
+use netpath::report::matrix as render;
 use std::path::Path;
+
+/// Output formats of `matrix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MatrixFormat {
+    /// Human-readable, one pair per line.
+    Text,
+    /// The contract's JSON (`endpoints`, `connections`).
+    Json,
+    /// `src,dst,protocol,ports`.
+    Csv,
+    /// netpol-analyzer's connlist lines (`src => dst : conns`).
+    Connlist,
+}
+
+/// How to group pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum By {
+    /// One row per pod.
+    Pod,
+    /// One row per controller, `NS/NAME[Kind]`.
+    Workload,
+}
 
 /// Arguments of `matrix`.
 #[derive(Debug, clap::Args)]
-pub struct MatrixArgs {}
+pub struct MatrixArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = MatrixFormat::Text)]
+    pub output: MatrixFormat,
+    /// Rows per pod or per workload.
+    #[arg(long, value_enum, default_value_t = By::Pod)]
+    pub by: By,
+}
 
 /// Runs `matrix`; returns the exit code.
-pub fn run(_snapshot: &Path, _a: &MatrixArgs, _color: bool, _quiet: bool) -> i32 {
-    eprintln!("error[usage]: matrix is not available in this build");
-    EXIT_BAD_INPUT
+pub fn run(snapshot: &Path, a: &MatrixArgs, _color: bool, quiet: bool) -> i32 {
+    let Some(snap) = load(snapshot, quiet) else {
+        return EXIT_BAD_INPUT;
+    };
+    let by = match a.by {
+        By::Pod => Grouping::Pod,
+        By::Workload => Grouping::Workload,
+    };
+    let diags = matrix::validate(&snap.cluster, by);
+    let shown: Vec<_> = diags
+        .items
+        .iter()
+        .filter(|d| !quiet || d.severity == Severity::Error)
+        .collect();
+    for d in &shown {
+        eprintln!("{}", d.render(&snap.sources));
+    }
+    if diags.has_errors() {
+        eprintln!(
+            "{} error(s) in the policies; no matrix was computed",
+            diags.errors().count()
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let m = matrix::build(&snap.cluster, by);
+    let out = match a.output {
+        MatrixFormat::Text => render::render_text(&m),
+        MatrixFormat::Json => render::render_json(&m),
+        MatrixFormat::Csv => render::render_csv(&m),
+        MatrixFormat::Connlist => render::render_connlist(&m),
+    };
+    print!("{out}");
+    0
 }

@@ -1,1 +1,769 @@
-//! The connectivity matrix: every workload to every workload, as exact connection sets.
+//! The connectivity matrix: every pod (or workload) to every pod (or workload) and to and from
+//! the external address ranges the policies name, each cell the exact allowed [`ConnSet`].
+//!
+//! Pods are grouped into equivalence classes (namespace, labels, named ports, service
+//! account): policies cannot tell two pods of one class apart, so each class pair is evaluated
+//! once. Workloads without live pods get one abstract pod from their template.
+
+pub mod ipranges;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::cluster::{
+    AnpPeer, ClusterObjects, LabelSelector, PodSpec, PortRef, StringMap, Workload, WorkloadKind,
+};
+use crate::model::Protocol;
+use crate::policy::netpol::{ConnSet, Endpoint, Peer, PolicyContext, Selection};
+use ipranges::V4Range;
+use std::collections::{BTreeMap, HashMap};
+
+/// How pods are grouped into matrix rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grouping {
+    /// One row per pod (`NS/NAME`); workloads without pods as one abstract pod.
+    #[default]
+    Pod,
+    /// One row per controller (`NS/NAME[Kind]`), as the peer tool netpol-analyzer does.
+    Workload,
+}
+
+/// One row/column of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatrixEndpoint {
+    /// A pod, `NS/NAME`.
+    Pod {
+        /// Namespace.
+        namespace: String,
+        /// Pod name.
+        name: String,
+    },
+    /// A workload (its pods, or its template's abstract pod), `NS/NAME[Kind]`.
+    Workload {
+        /// Namespace.
+        namespace: String,
+        /// Controller name.
+        name: String,
+        /// Controller kind as written (`Deployment`, `ReplicaSet`, `Pod`, …).
+        kind: String,
+    },
+    /// A range of external IPv4 addresses, first and last inclusive.
+    External {
+        /// First address.
+        lo: u32,
+        /// Last address.
+        hi: u32,
+    },
+    /// The cluster's ingress controller (source only; present when Ingress/Route objects are).
+    IngressController,
+}
+
+/// One allowed pair (compact: 12 bytes, so that large matrices fit in memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatrixCell {
+    /// Index into [`Matrix::endpoints`].
+    pub src: u32,
+    /// Index into [`Matrix::endpoints`].
+    pub dst: u32,
+    /// Index into [`Matrix::sets`]: what `src` may initiate to `dst` (never empty).
+    pub set: u32,
+}
+
+/// The whole matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matrix {
+    /// Rows/columns, sorted.
+    pub endpoints: Vec<MatrixEndpoint>,
+    /// Allowed pairs, sorted by (src, dst) index; empty pairs and self-pairs are left out.
+    pub cells: Vec<MatrixCell>,
+    /// The distinct connection sets the cells refer to.
+    pub sets: Vec<ConnSet>,
+    /// How many equivalence classes of pods were evaluated.
+    pub classes: usize,
+}
+
+impl Matrix {
+    /// The connections of a cell.
+    pub fn conns(&self, c: &MatrixCell) -> &ConnSet {
+        &self.sets[c.set as usize]
+    }
+    /// The endpoints of a cell.
+    pub fn ends(&self, c: &MatrixCell) -> (&MatrixEndpoint, &MatrixEndpoint) {
+        (
+            &self.endpoints[c.src as usize],
+            &self.endpoints[c.dst as usize],
+        )
+    }
+}
+
+/// A pod or abstract pod with what the matrix needs.
+#[derive(Debug, Clone)]
+struct Unit {
+    key: MatrixEndpoint,
+    endpoint: Endpoint,
+    /// Every container port: (name, protocol, number).
+    container_ports: Vec<(Option<String>, Protocol, u16)>,
+    labels_by_pod: Vec<(crate::source::Provenance, StringMap)>,
+}
+
+fn kind_name(k: WorkloadKind) -> &'static str {
+    match k {
+        WorkloadKind::Deployment => "Deployment",
+        WorkloadKind::StatefulSet => "StatefulSet",
+        WorkloadKind::DaemonSet => "DaemonSet",
+        WorkloadKind::ReplicaSet => "ReplicaSet",
+        WorkloadKind::ReplicationController => "ReplicationController",
+        WorkloadKind::Job => "Job",
+        WorkloadKind::CronJob => "CronJob",
+    }
+}
+
+fn ports_of(spec: &PodSpec) -> Vec<(Option<String>, Protocol, u16)> {
+    spec.containers
+        .iter()
+        .chain(&spec.init_containers)
+        .flat_map(|c| &c.ports)
+        .map(|p| (p.name.clone(), p.protocol, p.container_port))
+        .collect()
+}
+
+fn all_workloads(o: &ClusterObjects) -> impl Iterator<Item = &Workload> {
+    o.deployments
+        .iter()
+        .chain(&o.stateful_sets)
+        .chain(&o.daemon_sets)
+        .chain(&o.replica_sets)
+        .chain(&o.other_workloads)
+}
+
+/// Pods and abstract pods, grouped per `by` (sorted by key).
+fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
+    let mut out: BTreeMap<MatrixEndpoint, Unit> = BTreeMap::new();
+    let mut owned: std::collections::HashSet<(String, String, String)> = Default::default();
+    let mut pods: Vec<_> = o.pods.iter().collect();
+    pods.sort_by(|a, b| {
+        (a.meta.namespace_or_default(), &a.meta.name)
+            .cmp(&(b.meta.namespace_or_default(), &b.meta.name))
+    });
+    for p in pods {
+        let ns = p.meta.namespace_or_default().to_string();
+        let (wname, wkind) = match p.meta.controller() {
+            Some(c) if c.kind.as_deref() != Some("Node") => (
+                c.name.clone(),
+                c.kind.clone().unwrap_or_else(|| "Pod".into()),
+            ),
+            _ => (p.meta.name.clone(), "Pod".to_string()),
+        };
+        owned.insert((ns.clone(), wname.clone(), wkind.clone()));
+        let key = match by {
+            Grouping::Pod => MatrixEndpoint::Pod {
+                namespace: ns.clone(),
+                name: p.meta.name.clone(),
+            },
+            Grouping::Workload => MatrixEndpoint::Workload {
+                namespace: ns.clone(),
+                name: wname,
+                kind: wkind,
+            },
+        };
+        let entry = out.entry(key.clone()).or_insert_with(|| Unit {
+            key,
+            endpoint: Endpoint::from_spec(&ns, &p.meta.labels, &p.spec),
+            container_ports: ports_of(&p.spec),
+            labels_by_pod: Vec::new(),
+        });
+        entry
+            .labels_by_pod
+            .push((p.meta.at.clone(), p.meta.labels.clone()));
+    }
+    // A controller whose pods (or whose ReplicaSet's/Job's pods) are present is represented by
+    // them; a controller owned by another controller in the snapshot is represented by its owner.
+    let key_of = |w: &Workload| {
+        (
+            w.meta.namespace_or_default().to_string(),
+            w.meta.name.clone(),
+            kind_name(w.kind).to_string(),
+        )
+    };
+    let present: std::collections::HashSet<_> = all_workloads(o).map(key_of).collect();
+    let owner_of = |w: &Workload| {
+        w.meta.controller().and_then(|c| {
+            c.kind.as_ref().map(|k| {
+                (
+                    w.meta.namespace_or_default().to_string(),
+                    c.name.clone(),
+                    k.clone(),
+                )
+            })
+        })
+    };
+    for _ in 0..2 {
+        for w in all_workloads(o) {
+            if owned.contains(&key_of(w)) {
+                if let Some(up) = owner_of(w) {
+                    owned.insert(up);
+                }
+            }
+        }
+    }
+    for w in all_workloads(o) {
+        let ns = w.meta.namespace_or_default().to_string();
+        let kind = kind_name(w.kind).to_string();
+        if owned.contains(&key_of(w)) || owner_of(w).is_some_and(|up| present.contains(&up)) {
+            continue;
+        }
+        let key = MatrixEndpoint::Workload {
+            namespace: ns.clone(),
+            name: w.meta.name.clone(),
+            kind,
+        };
+        out.entry(key.clone()).or_insert_with(|| Unit {
+            key,
+            endpoint: Endpoint::from_spec(&ns, &w.template_labels, &w.template),
+            container_ports: ports_of(&w.template),
+            labels_by_pod: vec![(w.meta.at.clone(), w.template_labels.clone())],
+        });
+    }
+    out.into_values().collect()
+}
+
+/// Every pod selector a policy uses, with the policy's location.
+fn pod_selectors(o: &ClusterObjects) -> Vec<(&LabelSelector, &crate::source::Provenance)> {
+    let mut out = Vec::new();
+    for np in &o.network_policies {
+        out.push((&np.pod_selector, &np.meta.at));
+        for r in np.ingress.iter().chain(&np.egress) {
+            for p in &r.peers {
+                if let Some(s) = &p.pod_selector {
+                    out.push((s, &p.at));
+                }
+            }
+        }
+    }
+    let anp_rules = o
+        .admin_network_policies
+        .iter()
+        .flat_map(|a| {
+            a.ingress
+                .iter()
+                .chain(&a.egress)
+                .map(move |r| (r, &a.meta.at))
+        })
+        .chain(o.baseline_admin_network_policies.iter().flat_map(|a| {
+            a.ingress
+                .iter()
+                .chain(&a.egress)
+                .map(move |r| (r, &a.meta.at))
+        }));
+    for (r, _) in anp_rules {
+        for p in &r.peers {
+            if let AnpPeer::Pods { pod_selector, .. } = p {
+                out.push((pod_selector, &r.at));
+            }
+        }
+    }
+    for a in &o.admin_network_policies {
+        if let crate::model::cluster::AnpSubject::Pods { pod_selector, .. } = &a.subject {
+            out.push((pod_selector, &a.meta.at));
+        }
+    }
+    for a in &o.baseline_admin_network_policies {
+        if let crate::model::cluster::AnpSubject::Pods { pod_selector, .. } = &a.subject {
+            out.push((pod_selector, &a.meta.at));
+        }
+    }
+    out
+}
+
+/// Checks the matrix's own preconditions: unique ANP priorities, and (per workload) pods of one
+/// owner that a policy selector tells apart. Named ports towards ipBlocks are warnings.
+pub fn validate(o: &ClusterObjects, by: Grouping) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let mut prio: HashMap<u32, &str> = HashMap::new();
+    for a in &o.admin_network_policies {
+        if let Some(first) = prio.insert(a.priority, &a.meta.name) {
+            d.push(
+                Diagnostic::error(
+                    "anp-priority",
+                    a.meta.at.clone(),
+                    format!(
+                        "AdminNetworkPolicies {first:?} and {:?} both have priority {}: their order is undefined",
+                        a.meta.name, a.priority
+                    ),
+                )
+                .expected("a distinct spec.priority per AdminNetworkPolicy"),
+            );
+        }
+    }
+    for np in &o.network_policies {
+        for r in &np.egress {
+            let to_ip = r.peers.iter().any(|p| p.ip_block.is_some());
+            for p in &r.ports {
+                if let (true, Some(PortRef::Name(n))) = (to_ip, &p.port) {
+                    d.push(
+                        Diagnostic::warning(
+                            "named-port-ip",
+                            r.at.clone(),
+                            format!(
+                                "egress rule names port {n:?} towards an ipBlock: a named port resolves only on a destination pod, so it opens nothing towards external addresses"
+                            ),
+                        )
+                        .expected("a port number for ipBlock destinations"),
+                    );
+                }
+            }
+        }
+    }
+    let anp_egress = o
+        .admin_network_policies
+        .iter()
+        .flat_map(|a| &a.egress)
+        .chain(
+            o.baseline_admin_network_policies
+                .iter()
+                .flat_map(|b| &b.egress),
+        );
+    for r in anp_egress {
+        for p in &r.peers {
+            match p {
+                AnpPeer::Nodes(_) => d.push(Diagnostic::warning(
+                    "anp-nodes",
+                    r.at.clone(),
+                    "a `nodes` peer is not part of the matrix (it has no node endpoints); the rule is evaluated for its other peers only",
+                )),
+                AnpPeer::Networks(nets) if nets.iter().any(|n| matches!(n, ipnet::IpNet::V6(_))) => {
+                    d.push(Diagnostic::warning(
+                        "anp-ipv6",
+                        r.at.clone(),
+                        "IPv6 `networks` are not in the matrix (its external ranges are IPv4)",
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    if by == Grouping::Workload {
+        let sels = pod_selectors(o);
+        for u in units(o, by) {
+            if u.labels_by_pod.len() < 2 {
+                continue;
+            }
+            for (sel, at) in &sels {
+                let first = sel.matches(&u.labels_by_pod[0].1);
+                if u.labels_by_pod.iter().any(|(_, l)| sel.matches(l) != first) {
+                    let name = match &u.key {
+                        MatrixEndpoint::Workload {
+                            namespace, name, ..
+                        } => format!("{namespace}/{name}"),
+                        _ => String::new(),
+                    };
+                    d.push(
+                        Diagnostic::error(
+                            "owner-label-gap",
+                            (*at).clone(),
+                            format!(
+                                "pods of the same owner workload `{name}` have different labels, and this selector matches some of them but not others: the workload cannot be one matrix row"
+                            ),
+                        )
+                        .expected("pods of one owner with the labels policies select on in common, or `--by pod`"),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    d
+}
+
+/// The IPv4 intervals that policies name: (ingress-side sources, egress-side destinations).
+fn named_ranges(o: &ClusterObjects) -> (Vec<V4Range>, Vec<V4Range>) {
+    let mut src = Vec::new();
+    let mut dst = Vec::new();
+    for np in &o.network_policies {
+        for (rules, side) in [(&np.ingress, &mut src), (&np.egress, &mut dst)] {
+            for r in rules {
+                for p in &r.peers {
+                    if let Some(b) = &p.ip_block {
+                        side.extend(ipranges::block_intervals(b));
+                    }
+                }
+            }
+        }
+    }
+    let anp_egress = o
+        .admin_network_policies
+        .iter()
+        .flat_map(|a| &a.egress)
+        .chain(
+            o.baseline_admin_network_policies
+                .iter()
+                .flat_map(|b| &b.egress),
+        );
+    for r in anp_egress {
+        for p in &r.peers {
+            if let AnpPeer::Networks(nets) = p {
+                dst.extend(nets.iter().filter_map(ipranges::v4_range));
+            }
+        }
+    }
+    (src, dst)
+}
+
+/// Distinct connection sets, each stored once.
+#[derive(Default)]
+struct SetTable {
+    sets: Vec<ConnSet>,
+    ids: HashMap<ConnSet, u32>,
+}
+
+impl SetTable {
+    /// The id of `c`, `None` for the empty set.
+    fn intern(&mut self, c: ConnSet) -> Option<u32> {
+        if c.is_empty() {
+            return None;
+        }
+        if let Some(id) = self.ids.get(&c) {
+            return Some(*id);
+        }
+        let id = self.sets.len() as u32;
+        self.sets.push(c.clone());
+        self.ids.insert(c, id);
+        Some(id)
+    }
+}
+
+/// Builds the matrix (call [`validate`] first and stop on its errors).
+pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
+    let ctx = PolicyContext::new(o);
+    let units = units(o, by);
+    // Equivalence classes.
+    let mut class_of_key: HashMap<String, usize> = HashMap::new();
+    let mut classes: Vec<&Endpoint> = Vec::new();
+    let unit_class: Vec<usize> = units
+        .iter()
+        .map(|u| {
+            let e = &u.endpoint;
+            let mut labels: Vec<_> = e.labels.iter().collect();
+            labels.sort();
+            let key = format!(
+                "{:?}",
+                (&e.namespace, labels, &e.named_ports, &e.service_account)
+            );
+            *class_of_key.entry(key).or_insert_with(|| {
+                classes.push(e);
+                classes.len() - 1
+            })
+        })
+        .collect();
+    let (src_iv, dst_iv) = named_ranges(o);
+    let src_ranges = ipranges::partition(&src_iv);
+    let dst_ranges = ipranges::partition(&dst_iv);
+
+    let mut endpoints: Vec<MatrixEndpoint> = units.iter().map(|u| u.key.clone()).collect();
+    for (lo, hi) in src_ranges.iter().chain(&dst_ranges) {
+        endpoints.push(MatrixEndpoint::External { lo: *lo, hi: *hi });
+    }
+    let has_ingress = !o.ingresses.is_empty() || !o.routes.is_empty();
+    if has_ingress {
+        endpoints.push(MatrixEndpoint::IngressController);
+    }
+    endpoints.sort();
+    endpoints.dedup();
+    let index: HashMap<&MatrixEndpoint, usize> =
+        endpoints.iter().enumerate().map(|(i, e)| (e, i)).collect();
+
+    let selections: Vec<Selection<'_>> = classes.iter().map(|e| ctx.select(e)).collect();
+    let mut sets = SetTable::default();
+    let mut cells = Vec::new();
+    let mut units_of_class: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
+    for (i, c) in unit_class.iter().enumerate() {
+        units_of_class[*c].push(i);
+    }
+    let ext_peer = |lo: u32| Peer::External(std::net::Ipv4Addr::from(lo).into());
+    let unit_ix: Vec<u32> = units.iter().map(|u| index[&u.key] as u32).collect();
+    let src_ix: Vec<u32> = src_ranges
+        .iter()
+        .map(|(lo, hi)| index[&MatrixEndpoint::External { lo: *lo, hi: *hi }] as u32)
+        .collect();
+    let dst_ix: Vec<u32> = dst_ranges
+        .iter()
+        .map(|(lo, hi)| index[&MatrixEndpoint::External { lo: *lo, hi: *hi }] as u32)
+        .collect();
+    // Row by row over source classes: each class pair is evaluated once.
+    for (s, src) in classes.iter().enumerate() {
+        if units_of_class[s].is_empty() {
+            continue;
+        }
+        let sp = Peer::Pod(src);
+        let row: Vec<Option<u32>> = (0..classes.len())
+            .map(|d| {
+                sets.intern(ctx.allowed_selected(
+                    sp,
+                    Some(&selections[s]),
+                    Peer::Pod(classes[d]),
+                    Some(&selections[d]),
+                ))
+            })
+            .collect();
+        let to_ext: Vec<Option<u32>> = dst_ranges
+            .iter()
+            .map(|(lo, _)| {
+                sets.intern(ctx.allowed_selected(sp, Some(&selections[s]), ext_peer(*lo), None))
+            })
+            .collect();
+        for &u in &units_of_class[s] {
+            for (v, &dc) in unit_class.iter().enumerate() {
+                if let (true, Some(set)) = (u != v, row[dc]) {
+                    cells.push(MatrixCell {
+                        src: unit_ix[u],
+                        dst: unit_ix[v],
+                        set,
+                    });
+                }
+            }
+            for (k, set) in to_ext.iter().enumerate() {
+                if let Some(set) = *set {
+                    cells.push(MatrixCell {
+                        src: unit_ix[u],
+                        dst: dst_ix[k],
+                        set,
+                    });
+                }
+            }
+        }
+    }
+    for (k, (lo, _)) in src_ranges.iter().enumerate() {
+        for (d, dst) in classes.iter().enumerate() {
+            let set = sets.intern(ctx.allowed_selected(
+                ext_peer(*lo),
+                None,
+                Peer::Pod(dst),
+                Some(&selections[d]),
+            ));
+            if let Some(set) = set {
+                for &v in &units_of_class[d] {
+                    cells.push(MatrixCell {
+                        src: src_ix[k],
+                        dst: unit_ix[v],
+                        set,
+                    });
+                }
+            }
+        }
+    }
+    if has_ingress {
+        let fake = Endpoint {
+            namespace: "ingress-controller-ns".into(),
+            labels: StringMap::new(),
+            named_ports: Vec::new(),
+            service_account: None,
+        };
+        for u in &units {
+            let ports = ingress_ports(o, u);
+            if ports.is_empty() {
+                continue;
+            }
+            let allowed = ctx
+                .allowed(Peer::Pod(&fake), Peer::Pod(&u.endpoint), false)
+                .ingress
+                .conns;
+            if let (Some(set), Some(&src), Some(&dst)) = (
+                sets.intern(ports.intersect(&allowed)),
+                index.get(&MatrixEndpoint::IngressController),
+                index.get(&u.key),
+            ) {
+                cells.push(MatrixCell {
+                    src: src as u32,
+                    dst: dst as u32,
+                    set,
+                });
+            }
+        }
+    }
+    cells.sort_unstable_by_key(|c| (c.src, c.dst));
+    Matrix {
+        endpoints,
+        cells,
+        sets: sets.sets,
+        classes: classes.len(),
+    }
+}
+
+/// TCP ports of `u` that an Ingress or Route reaches through a Service selecting it.
+fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
+    let mut out = ConnSet::empty();
+    let mut reach =
+        |ns: &str, svc_name: &str, want: &dyn Fn(&crate::model::cluster::ServicePort) -> bool| {
+            for svc in &o.services {
+                if svc.meta.namespace_or_default() != ns || svc.meta.name != svc_name {
+                    continue;
+                }
+                let Some(sel) = &svc.selector else { continue };
+                if sel.is_empty()
+                    || u.endpoint.namespace != ns
+                    || !sel.iter().all(|(k, v)| u.endpoint.labels.get(k) == Some(v))
+                {
+                    continue;
+                }
+                for sp in svc.ports.iter().filter(|sp| want(sp)) {
+                    let target = sp.target_port.clone().unwrap_or(PortRef::Number(sp.port));
+                    let port = match target {
+                        PortRef::Number(0) => Some(sp.port),
+                        PortRef::Number(n) => Some(n),
+                        PortRef::Name(name) => u
+                            .container_ports
+                            .iter()
+                            .find(|(pn, _, _)| pn.as_deref() == Some(name.as_str()))
+                            .map(|(_, _, n)| *n),
+                    };
+                    if let Some(p) = port {
+                        if u.container_ports.iter().any(|(_, _, n)| *n == p) {
+                            out.add(&ConnSet::range(Protocol::Tcp, p, p));
+                        }
+                    }
+                }
+            }
+        };
+    for ing in &o.ingresses {
+        let ns = ing.meta.namespace_or_default();
+        let backends = ing.default_backend.iter().chain(
+            ing.rules
+                .iter()
+                .flat_map(|r| r.paths.iter().map(|p| &p.backend)),
+        );
+        for b in backends {
+            let Some(name) = &b.service_name else {
+                continue;
+            };
+            let sp_ref = b.service_port.clone();
+            reach(ns, name, &|sp| match &sp_ref {
+                None => true,
+                Some(PortRef::Number(n)) => sp.port == *n,
+                Some(PortRef::Name(n)) => sp.name.as_deref() == Some(n.as_str()),
+            });
+        }
+    }
+    for r in &o.routes {
+        let ns = r.meta.namespace_or_default();
+        for b in &r.backends {
+            if b.kind.as_deref().is_some_and(|k| k != "Service") {
+                continue;
+            }
+            let tp = r.target_port.clone();
+            reach(ns, &b.name, &|sp| match &tp {
+                None => true,
+                Some(PortRef::Number(n)) => {
+                    sp.port == *n || sp.target_port == Some(PortRef::Number(*n))
+                }
+                Some(PortRef::Name(n)) => {
+                    sp.name.as_deref() == Some(n.as_str())
+                        || sp.target_port == Some(PortRef::Name(n.clone()))
+                }
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::load_texts;
+    use std::path::PathBuf;
+
+    const SNAP: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: prod}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d9
+  namespace: prod
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d9-a
+  namespace: prod
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d9, controller: true}]
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d9-b
+  namespace: prod
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d9, controller: true}]
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: prod}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 5432}]}]
+  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]
+"#;
+
+    #[test]
+    fn workloads_classes_and_ranges() {
+        let (snap, d) = load_texts(vec![(PathBuf::from("s.yaml"), SNAP.to_string())]);
+        assert!(!d.has_errors(), "{d:?}");
+        let m = build(&snap.cluster, Grouping::Workload);
+        let names: Vec<String> = m
+            .endpoints
+            .iter()
+            .map(crate::report::matrix::connlist_name)
+            .collect();
+        // pods represent the ReplicaSet, which represents the Deployment: no duplicate row.
+        assert!(
+            names.contains(&"prod/web-5d9[ReplicaSet]".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            !names.contains(&"prod/web[Deployment]".to_string()),
+            "{names:?}"
+        );
+        assert!(names.contains(&"prod/db[Deployment]".to_string()));
+        assert_eq!(m.classes, 2);
+        let text = crate::report::matrix::render_connlist(&m);
+        assert!(text.contains("prod/web-5d9[ReplicaSet] => prod/db[Deployment] : TCP 5432\n"));
+        assert!(text.contains(
+            "prod/db[Deployment] => 10.0.0.0-10.255.255.255[External] : All Connections\n"
+        ));
+        assert!(!text.contains("prod/db[Deployment] => 11.0.0.0"), "{text}");
+        // per pod: the two replicas are one class, two rows, and never paired with themselves.
+        let p = build(&snap.cluster, Grouping::Pod);
+        assert_eq!(p.classes, 2);
+        let pt = crate::report::matrix::render_connlist(&p);
+        assert!(pt.contains("prod/web-5d9-a[Pod] => prod/web-5d9-b[Pod] : All Connections"));
+        assert!(!pt.contains("prod/web-5d9-a[Pod] => prod/web-5d9-a[Pod]"));
+        assert_eq!(
+            pt,
+            crate::report::matrix::render_connlist(&build(&snap.cluster, Grouping::Pod))
+        );
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod matrix;
 pub mod text;
 
 /// The flow as the user asked for it, echoed in every report.

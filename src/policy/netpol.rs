@@ -1,1 +1,0 @@
-//! Kubernetes NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy evaluation.
