@@ -55,6 +55,8 @@ pub struct PathState {
     /// True while the packet is on the node that generated it (host network): kube-proxy's nat
     /// OUTPUT chain applies instead of PREROUTING.
     pub local_origin: bool,
+    /// True once the sender's NetworkPolicy egress has been checked.
+    pub egress_checked: bool,
 }
 
 impl PathState {
@@ -72,6 +74,7 @@ impl PathState {
             inner: None,
             src_pod: None,
             local_origin: false,
+            egress_checked: false,
         }
     }
     /// Opens a new hop; returns false when this place was already visited with this packet.

@@ -121,6 +121,9 @@ impl Tracer<'_> {
                 .at(&pod.meta.at),
             );
         }
+        if let Some(n) = self.netpol_ingress(st, pod) {
+            return n;
+        }
         if let Some(n) = self.istio_check(st, pod) {
             return n;
         }
@@ -188,6 +191,9 @@ impl Tracer<'_> {
     /// or out through an interface.
     pub(super) fn node_route(&self, st: &mut PathState, node: &NodeJoin) -> Next {
         let node_name = node.name.as_str();
+        if let Some(n) = self.netpol_egress(st) {
+            return n;
+        }
         if Some(st.pkt.dst) == node.ip {
             st.step(Step::new(
                 StepKind::Deliver,

@@ -3,6 +3,7 @@
 mod cluster;
 mod lb;
 mod mesh;
+mod netpol;
 mod proxy;
 mod tgw;
 
