@@ -35,9 +35,9 @@ fn benches(c: &mut Criterion) {
     });
     let (snap, _) = netpath::ingest::load_snapshot(model());
     c.bench_function("compile index", |b| {
-        b.iter(|| Index::build(black_box(&snap.cloud)))
+        b.iter(|| Index::compile(black_box(&snap)))
     });
-    let ix = Index::build(&snap.cloud);
+    let ix = Index::compile(&snap);
     let tracer = Tracer::new(&snap, &ix);
     let q = query(
         &snap,
@@ -52,6 +52,16 @@ fn benches(c: &mut Criterion) {
     let q_nat = query(&snap, &ix, "instance/prod-node-a", "internet", 443);
     c.bench_function("one trace (node -> internet via NAT)", |b| {
         b.iter(|| tracer.trace(black_box(&q_nat)))
+    });
+    let q_svc = query(
+        &snap,
+        &ix,
+        "prod/frontend-7c9d8b6f4d-x2k9p",
+        "svc/prod/backend",
+        9090,
+    );
+    c.bench_function("one trace (pod -> ClusterIP, kube-proxy + policies)", |b| {
+        b.iter(|| tracer.trace(black_box(&q_svc)))
     });
     c.bench_function("all-ports answer (node -> database)", |b| {
         b.iter(|| tracer.trace_all_ports(black_box(&q)))
