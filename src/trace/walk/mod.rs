@@ -78,6 +78,7 @@ pub struct Tracer<'a> {
     pub ix: &'a Index,
     assumptions: std::cell::RefCell<BTreeSet<String>>,
     http: std::cell::RefCell<Option<crate::policy::istio::HttpAttrs>>,
+    proxy_cache: std::cell::RefCell<std::collections::HashMap<String, proxy::NodeProxy>>,
 }
 
 struct Ctx<'a>(&'a Snapshot, &'a Index);
@@ -134,6 +135,7 @@ impl<'a> Tracer<'a> {
             ix,
             assumptions: Default::default(),
             http: Default::default(),
+            proxy_cache: Default::default(),
         }
     }
 

@@ -6,7 +6,52 @@ use super::*;
 use crate::kube::join::NodeJoin;
 use crate::kube::proxy::{self, NodeContext, ProxyBranch, SynthOptions, Verdict};
 
+/// kube-proxy's derived behaviour on one node and the drift findings against its dump, computed
+/// once per node and tracer.
+pub(super) type NodeProxy = (
+    std::rc::Rc<proxy::SynthesizedProxy>,
+    std::rc::Rc<Vec<String>>,
+);
+
 impl Tracer<'_> {
+    fn node_proxy(
+        &self,
+        node: &NodeJoin,
+        local: &[IpAddr],
+        dump: Option<&crate::model::iptables::IptablesDump>,
+    ) -> NodeProxy {
+        if let Some(hit) = self.proxy_cache.borrow().get(&node.name) {
+            return hit.clone();
+        }
+        let synth = proxy::synthesize(
+            &self.snap.cluster,
+            &node.name,
+            &SynthOptions {
+                local_addresses: local.to_vec(),
+                ..Default::default()
+            },
+        );
+        let drift: Vec<String> = dump
+            .map(|d| {
+                proxy::drift(d, &synth)
+                    .into_iter()
+                    .filter(|f| !matches!(f.kind, proxy::DriftKind::UnreferencedChain))
+                    .map(|f| {
+                        format!(
+                            "kube-proxy drift on {}: {} ({})",
+                            node.name, f.detail, f.service
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let entry = (std::rc::Rc::new(synth), std::rc::Rc::new(drift));
+        self.proxy_cache
+            .borrow_mut()
+            .insert(node.name.clone(), entry.clone());
+        entry
+    }
+
     fn service_hit(&self, pkt: &Packet, local: &[IpAddr]) -> bool {
         let cluster = &self.snap.cluster;
         if self.ix.cluster.service_by_ip.contains_key(&pkt.dst) {
@@ -42,25 +87,13 @@ impl Tracer<'_> {
             .iptables
             .iter()
             .find(|d| d.node.as_deref() == Some(node.name.as_str()));
-        let synth = proxy::synthesize(
-            cluster,
-            &node.name,
-            &SynthOptions {
-                local_addresses: local.clone(),
-                ..Default::default()
-            },
-        );
+        let (synth, drift) = self.node_proxy(node, &local, dump);
         let outcome = match dump {
             Some(d) => {
                 let mut ctx = NodeContext::new(local.clone());
                 ctx.locally_originated = st.local_origin;
-                for f in proxy::drift(d, &synth) {
-                    if !matches!(f.kind, proxy::DriftKind::UnreferencedChain) {
-                        self.assume(format!(
-                            "kube-proxy drift on {}: {} ({})",
-                            node.name, f.detail, f.service
-                        ));
-                    }
+                for line in drift.iter() {
+                    self.assume(line.clone());
                 }
                 proxy::evaluate(d, &st.pkt, &ctx)
             }
