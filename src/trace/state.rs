@@ -57,6 +57,9 @@ pub struct PathState {
     pub local_origin: bool,
     /// True once the sender's NetworkPolicy egress has been checked.
     pub egress_checked: bool,
+    /// The node interface the packet last arrived on (`eth0`, a pod's host-side veth, the
+    /// tunnel device), for iptables `-i` matches.
+    pub in_interface: Option<String>,
 }
 
 impl PathState {
@@ -75,6 +78,7 @@ impl PathState {
             src_pod: None,
             local_origin: false,
             egress_checked: false,
+            in_interface: None,
         }
     }
     /// Opens a new hop; returns false when this place was already visited with this packet.

@@ -32,6 +32,11 @@ impl Tracer<'_> {
             return Next::Done(Disposition::Loop);
         }
         st.src_pod = Some(idx);
+        // The host side of the pod's veth pair, as each CNI names it.
+        st.in_interface = Some(match self.ix.cluster.cni {
+            Some(CniMode::Overlay { .. }) => "cali0pod0veth".to_string(),
+            _ => "eni0pod0veth".to_string(),
+        });
         if let Some(phase) = pod.phase.as_deref().filter(|p| *p != "Running") {
             return self.deny(
                 st,
@@ -157,11 +162,13 @@ impl Tracer<'_> {
                     format!("decapsulated on {}: inner {inner}", node.name),
                 ));
                 st.pkt = inner;
+                st.in_interface = Some("vxlan.calico".to_string());
                 st.src_ports = ports;
                 return Some(Next::Go(Loc::NodeStack(node.name.clone())));
             }
             st.inner = Some((inner, ports));
         }
+        st.in_interface = Some(format!("eth{}", eni.device_index.unwrap_or(0)));
         let to_pod = self.ix.cluster.pod_by_ip.contains_key(&st.pkt.dst);
         let to_node = Some(st.pkt.dst) == node.ip;
         (to_pod || to_node).then(|| Next::Go(Loc::NodeStack(node.name.clone())))

@@ -92,6 +92,9 @@ impl Tracer<'_> {
             Some(d) => {
                 let mut ctx = NodeContext::new(local.clone());
                 ctx.locally_originated = st.local_origin;
+                if !st.local_origin {
+                    ctx.in_interface = st.in_interface.clone();
+                }
                 for line in drift.iter() {
                     self.assume(line.clone());
                 }
