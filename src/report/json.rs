@@ -22,6 +22,9 @@ fn step(sources: &SourceMap, s: &Step) -> Value {
     if let Some(c) = s.code {
         m.insert("code".into(), json!(c));
     }
+    if let Some(e) = s.encap {
+        m.insert("encap".into(), json!(e));
+    }
     Value::Object(m)
 }
 

@@ -158,6 +158,8 @@ pub struct Step {
     pub source: Option<Provenance>,
     /// A Reachability Analyzer explanation code for drops, where one applies.
     pub code: Option<&'static str>,
+    /// For `tunnel` steps: the encapsulation (`vxlan` or `ipip`).
+    pub encap: Option<&'static str>,
 }
 
 impl Step {
@@ -177,6 +179,7 @@ impl Step {
             detail: detail.into(),
             source: None,
             code: None,
+            encap: None,
         }
     }
     /// Sets the provenance.
@@ -187,6 +190,11 @@ impl Step {
     /// Sets the provenance if any.
     pub fn at_opt(mut self, p: Option<&Provenance>) -> Self {
         self.source = p.cloned();
+        self
+    }
+    /// Sets the encapsulation of a tunnel step.
+    pub fn encap(mut self, e: &'static str) -> Self {
+        self.encap = Some(e);
         self
     }
     /// Sets the explanation code.

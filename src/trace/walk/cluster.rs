@@ -154,15 +154,25 @@ impl Tracer<'_> {
             .and_then(|i| self.ix.cluster.node_by_instance(i))?;
         if let Some((inner, ports)) = st.inner.take() {
             if Some(st.pkt.dst) == node.ip {
-                st.step(Step::new(
-                    StepKind::Tunnel,
-                    Layer::Fabric,
-                    Action::Transformed,
-                    format!("{} decap", node.name),
-                    format!("decapsulated on {}: inner {inner}", node.name),
-                ));
+                let encap = match &self.ix.cluster.cni {
+                    Some(CniMode::Overlay { encap, .. }) => *encap,
+                    _ => Encap::Vxlan,
+                };
+                st.step(
+                    Step::new(
+                        StepKind::Tunnel,
+                        Layer::Fabric,
+                        Action::Transformed,
+                        format!("{} decap", node.name),
+                        format!("decapsulated on {}: inner {inner}", node.name),
+                    )
+                    .encap(encap.as_str()),
+                );
                 st.pkt = inner;
-                st.in_interface = Some("vxlan.calico".to_string());
+                st.in_interface = Some(match encap {
+                    Encap::Vxlan => "vxlan.calico".to_string(),
+                    Encap::Ipip => "tunl0".to_string(),
+                });
                 st.src_ports = ports;
                 return Some(Next::Go(Loc::NodeStack(node.name.clone())));
             }
@@ -344,7 +354,7 @@ impl Tracer<'_> {
                 Encap::Ipip => format!("IP protocol 4 {src_ip} -> {dst_ip}"),
             };
             st.step(Step::new(StepKind::Tunnel, Layer::Fabric, Action::Transformed, format!("{} to {}", encap.as_str(), dst_node.name),
-                format!("encapsulated ({}) toward {}: the VPC sees only the outer header {outer}, so security groups and NACLs must admit it", encap.as_str(), dst_node.name)));
+                format!("encapsulated ({}) toward {}: the VPC sees only the outer header {outer}, so security groups and NACLs must admit it", encap.as_str(), dst_node.name)).encap(encap.as_str()));
             return self.send_from_node(st, node, None);
         }
         if in_pool(st.pkt.src) && nat_outgoing {
