@@ -91,6 +91,9 @@ pub fn run(snapshot: &Path, a: &MatrixArgs, _color: bool, quiet: bool) -> i32 {
         MatrixFormat::Csv => render::render_csv(&m),
         MatrixFormat::Connlist => render::render_connlist(&m),
     };
-    print!("{out}");
+    // A closed pipe (`| head`) is not an error of the matrix: stop quietly.
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, out.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout));
     0
 }

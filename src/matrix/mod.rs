@@ -14,10 +14,10 @@ pub mod ipranges;
 pub mod istio;
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::cluster::Pod;
 use crate::model::cluster::{
     AnpPeer, ClusterObjects, LabelSelector, PodSpec, PortRef, StringMap, Workload, WorkloadKind,
 };
-use crate::model::cluster::Pod;
 use crate::model::Protocol;
 use crate::policy::istio::{pod_sidecar, MeshConfig, SourcePod};
 use crate::policy::netpol::{ConnSet, Endpoint, Peer, PolicyContext, Selection};
@@ -577,10 +577,7 @@ fn combine(np: ConnSet, ic: Option<&IstioCell>) -> (ConnSet, Vec<L7Narrowing>) {
         .iter()
         .filter_map(|n| {
             let ports = n.ports.intersect(&tcp);
-            (!ports.is_empty()).then(|| L7Narrowing {
-                ports,
-                ..n.clone()
-            })
+            (!ports.is_empty()).then(|| L7Narrowing { ports, ..n.clone() })
         })
         .collect();
     (conns, l7)
