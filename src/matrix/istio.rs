@@ -123,6 +123,9 @@ fn allow_fields(objects: &ClusterObjects, entry: &str, n: &mut L7Narrowing) {
     }
 }
 
+/// (methods, paths, hosts, conditions) of a narrowing.
+type NarrowKey = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+
 fn tidy(v: &mut Vec<String>) {
     v.sort();
     v.dedup();
@@ -148,8 +151,7 @@ pub fn cell(objects: &ClusterObjects, mesh: &MeshConfig, client: &Client, dst: &
         probes.push((rep, others));
     }
     let mut out = IstioCell::default();
-    let mut narrowed: BTreeMap<(Vec<String>, Vec<String>, Vec<String>, Vec<String>), PortSet> =
-        BTreeMap::new();
+    let mut narrowed: BTreeMap<NarrowKey, PortSet> = BTreeMap::new();
     let mut all_plain = true;
     for (port, set) in probes {
         let mut req = MeshRequest {
