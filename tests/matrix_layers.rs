@@ -220,3 +220,105 @@ fn cli_layers_and_determinism() {
         .expect("run netpath");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+const SA_SNAP: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: api-a, namespace: shop, labels: {app: api}}
+spec:
+  serviceAccountName: a
+  containers: [{name: c}, {name: istio-proxy}]
+status: {phase: Running, podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-b, namespace: shop, labels: {app: api}}
+spec:
+  serviceAccountName: b
+  containers: [{name: c}, {name: istio-proxy}]
+status: {phase: Running, podIP: 10.1.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-plain, namespace: shop, labels: {app: api}}
+spec:
+  serviceAccountName: a
+  containers: [{name: c}]
+status: {phase: Running, podIP: 10.1.0.3}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: shop, labels: {app: db}}
+spec:
+  containers: [{name: c, ports: [{containerPort: 5432}]}, {name: istio-proxy}]
+status: {phase: Running, podIP: 10.1.0.9}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  selector: {matchLabels: {app: db}}
+  action: ALLOW
+  rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/a]}}], to: [{operation: {ports: ["5432"]}}]}]
+"#;
+
+#[test]
+fn service_account_and_sidecar_split_classes() {
+    let (snap, d) = netpath::ingest::load_texts(vec![(
+        std::path::PathBuf::from("s.yaml"),
+        SA_SNAP.to_string(),
+    )]);
+    assert!(!d.has_errors(), "{d:?}");
+    let m = matrix::build(&snap.cluster, Grouping::Pod);
+    assert!(m.layers.istio);
+    // api-a (sa a, meshed), api-b (sa b), api-plain (sa a, no sidecar), db: four classes.
+    assert_eq!(m.classes, 4);
+    let a = cells(&m, "shop/api-a", "shop/db-0");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].0.ports(Protocol::Tcp).to_string(), "5432");
+    for src in ["shop/api-b", "shop/api-plain"] {
+        for (c, _) in cells(&m, src, "shop/db-0") {
+            assert!(c.ports(Protocol::Tcp).is_empty(), "{src}: {c}");
+            assert!(
+                !c.ports(Protocol::Udp).is_empty(),
+                "{src}: UDP not intercepted"
+            );
+        }
+    }
+    // Without Istio every api pod reaches db on every port.
+    let np = matrix::build_layers(
+        &snap.cluster,
+        Grouping::Pod,
+        Layers {
+            netpol: true,
+            istio: false,
+        },
+    );
+    for src in ["shop/api-a", "shop/api-b", "shop/api-plain"] {
+        let c = cells(&np, src, "shop/db-0");
+        assert!(c.len() == 1 && c[0].0.is_all(), "{src}");
+    }
+}
+
+#[test]
+fn workload_with_mixed_sidecars_is_warned() {
+    let owner = "ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-rs, controller: true}]";
+    let text = SA_SNAP
+        .replace(
+            "{name: api-a, namespace: shop, labels: {app: api}}",
+            &format!("{{name: api-a, namespace: shop, labels: {{app: api}}, {owner}}}"),
+        )
+        .replace(
+            "{name: api-plain, namespace: shop, labels: {app: api}}",
+            &format!("{{name: api-plain, namespace: shop, labels: {{app: api}}, {owner}}}"),
+        );
+    let (snap, d) = netpath::ingest::load_texts(vec![(std::path::PathBuf::from("s.yaml"), text)]);
+    assert!(!d.has_errors(), "{d:?}");
+    let v = matrix::validate(&snap.cluster, Grouping::Workload);
+    assert!(!v.has_errors());
+    assert!(v.items.iter().any(|x| x.code == "owner-mesh-gap"), "{v:?}");
+    assert!(!matrix::validate(&snap.cluster, Grouping::Pod)
+        .items
+        .iter()
+        .any(|x| x.code == "owner-mesh-gap"));
+}

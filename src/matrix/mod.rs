@@ -161,6 +161,8 @@ struct Unit {
     labels_by_pod: Vec<(crate::source::Provenance, StringMap)>,
     /// A representative pod (the first pod, or the template as a pod not yet running).
     pod: Pod,
+    /// Indices into `ClusterObjects::pods` of the pods the unit stands for.
+    members: Vec<usize>,
 }
 
 fn kind_name(k: WorkloadKind) -> &'static str {
@@ -197,12 +199,12 @@ fn all_workloads(o: &ClusterObjects) -> impl Iterator<Item = &Workload> {
 fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
     let mut out: BTreeMap<MatrixEndpoint, Unit> = BTreeMap::new();
     let mut owned: std::collections::HashSet<(String, String, String)> = Default::default();
-    let mut pods: Vec<_> = o.pods.iter().collect();
-    pods.sort_by(|a, b| {
+    let mut pods: Vec<_> = o.pods.iter().enumerate().collect();
+    pods.sort_by(|(_, a), (_, b)| {
         (a.meta.namespace_or_default(), &a.meta.name)
             .cmp(&(b.meta.namespace_or_default(), &b.meta.name))
     });
-    for p in pods {
+    for (pi, p) in pods {
         let ns = p.meta.namespace_or_default().to_string();
         let (wname, wkind) = match p.meta.controller() {
             Some(c) if c.kind.as_deref() != Some("Node") => (
@@ -229,10 +231,12 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
             container_ports: ports_of(&p.spec),
             labels_by_pod: Vec::new(),
             pod: p.clone(),
+            members: Vec::new(),
         });
         entry
             .labels_by_pod
             .push((p.meta.at.clone(), p.meta.labels.clone()));
+        entry.members.push(pi);
     }
     // A controller whose pods (or whose ReplicaSet's/Job's pods) are present is represented by
     // them; a controller owned by another controller in the snapshot is represented by its owner.
@@ -293,6 +297,7 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
             container_ports: ports_of(&w.template),
             labels_by_pod: vec![(w.meta.at.clone(), w.template_labels.clone())],
             pod,
+            members: Vec::new(),
         });
     }
     out.into_values().collect()
@@ -410,6 +415,32 @@ pub fn validate(o: &ClusterObjects, by: Grouping) -> Diagnostics {
                     ))
                 }
                 _ => {}
+            }
+        }
+    }
+    if by == Grouping::Workload && Layers::present(o).istio {
+        let nets = istio_nets(o);
+        for u in units(o, by) {
+            let mut keys = u
+                .members
+                .iter()
+                .filter_map(|i| o.pods.get(*i))
+                .map(|p| (istio_key(o, p, &nets), p));
+            let Some((first, _)) = keys.next() else {
+                continue;
+            };
+            if let Some((_, p)) = keys.find(|(k, _)| *k != first) {
+                d.push(
+                    Diagnostic::warning(
+                        "owner-mesh-gap",
+                        p.meta.at.clone(),
+                        format!(
+                            "pod {} differs from the other pods of its workload in what Istio tells apart (sidecar, service account, interception annotations or policy IP blocks): the workload row shows its first pod",
+                            p.meta.key()
+                        ),
+                    )
+                    .expected("pods of one owner alike for Istio, or `--by pod`"),
+                );
             }
         }
     }
