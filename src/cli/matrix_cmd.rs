@@ -2,7 +2,7 @@
 
 use super::{load, EXIT_BAD_INPUT};
 use netpath::diag::Severity;
-use netpath::matrix::{self, Grouping};
+use netpath::matrix::{self, Grouping, Layers};
 use netpath::report::matrix as render;
 use std::path::Path;
 
@@ -28,6 +28,15 @@ pub enum By {
     Workload,
 }
 
+/// A policy layer of the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layer {
+    /// NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy.
+    Netpol,
+    /// Istio PeerAuthentication and AuthorizationPolicy.
+    Istio,
+}
+
 /// Arguments of `matrix`.
 #[derive(Debug, clap::Args)]
 pub struct MatrixArgs {
@@ -37,6 +46,10 @@ pub struct MatrixArgs {
     /// Rows per pod or per workload.
     #[arg(long, value_enum, default_value_t = By::Pod)]
     pub by: By,
+    /// Layers to combine, comma-separated (`netpol,istio`); default: every layer present in
+    /// the snapshot.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub layers: Option<Vec<Layer>>,
 }
 
 /// Runs `matrix`; returns the exit code.
@@ -64,13 +77,23 @@ pub fn run(snapshot: &Path, a: &MatrixArgs, _color: bool, quiet: bool) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let m = matrix::build(&snap.cluster, by);
+    let layers = match &a.layers {
+        None => Layers::present(&snap.cluster),
+        Some(l) => Layers {
+            netpol: l.contains(&Layer::Netpol),
+            istio: l.contains(&Layer::Istio),
+        },
+    };
+    let m = matrix::build_layers(&snap.cluster, by, layers);
     let out = match a.output {
         MatrixFormat::Text => render::render_text(&m),
         MatrixFormat::Json => render::render_json(&m),
         MatrixFormat::Csv => render::render_csv(&m),
         MatrixFormat::Connlist => render::render_connlist(&m),
     };
-    print!("{out}");
+    // A closed pipe (`| head`) is not an error of the matrix: stop quietly.
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, out.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout));
     0
 }

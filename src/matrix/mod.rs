@@ -4,17 +4,65 @@
 //! Pods are grouped into equivalence classes (namespace, labels, named ports, service
 //! account): policies cannot tell two pods of one class apart, so each class pair is evaluated
 //! once. Workloads without live pods get one abstract pod from their template.
+//!
+//! Two layers are combined ([`Layers`]): NetworkPolicy (with ANP/BANP), and Istio
+//! authorization at the destination's sidecar ([`istio`]). With Istio, the class key also holds
+//! the service account, sidecar presence, interception annotations and which of the
+//! policies' IP blocks the pod's address falls in, so classes stay exact.
 
 pub mod ipranges;
+pub mod istio;
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::cluster::Pod;
 use crate::model::cluster::{
     AnpPeer, ClusterObjects, LabelSelector, PodSpec, PortRef, StringMap, Workload, WorkloadKind,
 };
 use crate::model::Protocol;
+use crate::policy::istio::{pod_sidecar, MeshConfig, SourcePod};
 use crate::policy::netpol::{ConnSet, Endpoint, Peer, PolicyContext, Selection};
 use ipranges::V4Range;
+use istio::{Client, IstioCell, L7Narrowing};
 use std::collections::{BTreeMap, HashMap};
+
+/// Which policy layers the matrix combines (a cell is the intersection of the enabled ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layers {
+    /// NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy.
+    pub netpol: bool,
+    /// Istio PeerAuthentication and AuthorizationPolicy at destination sidecars.
+    pub istio: bool,
+}
+
+impl Layers {
+    /// Every layer.
+    pub fn all() -> Self {
+        Layers {
+            netpol: true,
+            istio: true,
+        }
+    }
+    /// The layers the snapshot has objects for (NetworkPolicy is always on: without
+    /// policies it allows everything; Istio when any AuthorizationPolicy or
+    /// PeerAuthentication is present).
+    pub fn present(o: &ClusterObjects) -> Self {
+        Layers {
+            netpol: true,
+            istio: !o.authorization_policies.is_empty() || !o.peer_authentications.is_empty(),
+        }
+    }
+    /// Names of the enabled layers, comma-separated (`netpol,istio`).
+    pub fn names(&self) -> String {
+        let mut v = Vec::new();
+        if self.netpol {
+            v.push("netpol");
+        }
+        if self.istio {
+            v.push("istio");
+        }
+        v.join(",")
+    }
+}
 
 /// How pods are grouped into matrix rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,14 +124,23 @@ pub struct Matrix {
     pub cells: Vec<MatrixCell>,
     /// The distinct connection sets the cells refer to.
     pub sets: Vec<ConnSet>,
+    /// Per entry of [`Matrix::sets`]: the TCP ports that Istio allows only for some requests
+    /// (already within the set), with what they require; empty when nothing is narrowed.
+    pub l7: Vec<Vec<L7Narrowing>>,
     /// How many equivalence classes of pods were evaluated.
     pub classes: usize,
+    /// The layers combined.
+    pub layers: Layers,
 }
 
 impl Matrix {
     /// The connections of a cell.
     pub fn conns(&self, c: &MatrixCell) -> &ConnSet {
         &self.sets[c.set as usize]
+    }
+    /// The L7 narrowings of a cell (see [`Matrix::l7`]).
+    pub fn narrowings(&self, c: &MatrixCell) -> &[L7Narrowing] {
+        self.l7.get(c.set as usize).map_or(&[], |v| v.as_slice())
     }
     /// The endpoints of a cell.
     pub fn ends(&self, c: &MatrixCell) -> (&MatrixEndpoint, &MatrixEndpoint) {
@@ -102,6 +159,10 @@ struct Unit {
     /// Every container port: (name, protocol, number).
     container_ports: Vec<(Option<String>, Protocol, u16)>,
     labels_by_pod: Vec<(crate::source::Provenance, StringMap)>,
+    /// A representative pod (the first pod, or the template as a pod not yet running).
+    pod: Pod,
+    /// Indices into `ClusterObjects::pods` of the pods the unit stands for.
+    members: Vec<usize>,
 }
 
 fn kind_name(k: WorkloadKind) -> &'static str {
@@ -138,12 +199,12 @@ fn all_workloads(o: &ClusterObjects) -> impl Iterator<Item = &Workload> {
 fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
     let mut out: BTreeMap<MatrixEndpoint, Unit> = BTreeMap::new();
     let mut owned: std::collections::HashSet<(String, String, String)> = Default::default();
-    let mut pods: Vec<_> = o.pods.iter().collect();
-    pods.sort_by(|a, b| {
+    let mut pods: Vec<_> = o.pods.iter().enumerate().collect();
+    pods.sort_by(|(_, a), (_, b)| {
         (a.meta.namespace_or_default(), &a.meta.name)
             .cmp(&(b.meta.namespace_or_default(), &b.meta.name))
     });
-    for p in pods {
+    for (pi, p) in pods {
         let ns = p.meta.namespace_or_default().to_string();
         let (wname, wkind) = match p.meta.controller() {
             Some(c) if c.kind.as_deref() != Some("Node") => (
@@ -169,10 +230,13 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
             endpoint: Endpoint::from_spec(&ns, &p.meta.labels, &p.spec),
             container_ports: ports_of(&p.spec),
             labels_by_pod: Vec::new(),
+            pod: p.clone(),
+            members: Vec::new(),
         });
         entry
             .labels_by_pod
             .push((p.meta.at.clone(), p.meta.labels.clone()));
+        entry.members.push(pi);
     }
     // A controller whose pods (or whose ReplicaSet's/Job's pods) are present is represented by
     // them; a controller owned by another controller in the snapshot is represented by its owner.
@@ -215,11 +279,25 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
             name: w.meta.name.clone(),
             kind,
         };
+        let mut meta = w.meta.clone();
+        meta.labels = w.template_labels.clone();
+        meta.annotations = w.template_annotations.clone();
+        meta.owner_references.clear();
+        let pod = Pod {
+            meta,
+            spec: w.template.clone(),
+            pod_ips: Vec::new(),
+            host_ip: None,
+            phase: None,
+            has_istio_proxy: false,
+        };
         out.entry(key.clone()).or_insert_with(|| Unit {
             key,
             endpoint: Endpoint::from_spec(&ns, &w.template_labels, &w.template),
             container_ports: ports_of(&w.template),
             labels_by_pod: vec![(w.meta.at.clone(), w.template_labels.clone())],
+            pod,
+            members: Vec::new(),
         });
     }
     out.into_values().collect()
@@ -340,6 +418,32 @@ pub fn validate(o: &ClusterObjects, by: Grouping) -> Diagnostics {
             }
         }
     }
+    if by == Grouping::Workload && Layers::present(o).istio {
+        let nets = istio_nets(o);
+        for u in units(o, by) {
+            let mut keys = u
+                .members
+                .iter()
+                .filter_map(|i| o.pods.get(*i))
+                .map(|p| (istio_key(o, p, &nets), p));
+            let Some((first, _)) = keys.next() else {
+                continue;
+            };
+            if let Some((_, p)) = keys.find(|(k, _)| *k != first) {
+                d.push(
+                    Diagnostic::warning(
+                        "owner-mesh-gap",
+                        p.meta.at.clone(),
+                        format!(
+                            "pod {} differs from the other pods of its workload in what Istio tells apart (sidecar, service account, interception annotations or policy IP blocks): the workload row shows its first pod",
+                            p.meta.key()
+                        ),
+                    )
+                    .expected("pods of one owner alike for Istio, or `--by pod`"),
+                );
+            }
+        }
+    }
     if by == Grouping::Workload {
         let sels = pod_selectors(o);
         for u in units(o, by) {
@@ -407,53 +511,159 @@ fn named_ranges(o: &ClusterObjects) -> (Vec<V4Range>, Vec<V4Range>) {
     (src, dst)
 }
 
-/// Distinct connection sets, each stored once.
+/// Distinct cell values (connection set and L7 narrowings), each stored once.
 #[derive(Default)]
 struct SetTable {
     sets: Vec<ConnSet>,
-    ids: HashMap<ConnSet, u32>,
+    l7: Vec<Vec<L7Narrowing>>,
+    ids: HashMap<(ConnSet, Vec<L7Narrowing>), u32>,
 }
 
 impl SetTable {
-    /// The id of `c`, `None` for the empty set.
-    fn intern(&mut self, c: ConnSet) -> Option<u32> {
+    /// The id of `c` with `l7`, `None` for the empty set.
+    fn intern_l7(&mut self, c: ConnSet, l7: Vec<L7Narrowing>) -> Option<u32> {
         if c.is_empty() {
             return None;
         }
-        if let Some(id) = self.ids.get(&c) {
+        let key = (c, l7);
+        if let Some(id) = self.ids.get(&key) {
             return Some(*id);
         }
         let id = self.sets.len() as u32;
-        self.sets.push(c.clone());
-        self.ids.insert(c, id);
+        self.sets.push(key.0.clone());
+        self.l7.push(key.1.clone());
+        self.ids.insert(key, id);
         Some(id)
+    }
+    /// The id of `c` (no L7 narrowing), `None` for the empty set.
+    fn intern(&mut self, c: ConnSet) -> Option<u32> {
+        self.intern_l7(c, Vec::new())
     }
 }
 
-/// Builds the matrix (call [`validate`] first and stop on its errors).
+/// The IP networks AuthorizationPolicies test (`ipBlocks`, `remoteIpBlocks` and their
+/// negations, `source.ip`/`remote.ip`/`destination.ip` conditions), sorted.
+fn istio_nets(o: &ClusterObjects) -> Vec<ipnet::IpNet> {
+    let mut out = Vec::new();
+    for p in &o.authorization_policies {
+        for r in p.rules.iter().flatten() {
+            for f in r.from.iter().flatten() {
+                out.extend(
+                    f.ip_blocks
+                        .iter()
+                        .chain(&f.not_ip_blocks)
+                        .chain(&f.remote_ip_blocks)
+                        .chain(&f.not_remote_ip_blocks)
+                        .copied(),
+                );
+            }
+            for c in r.when.iter().flatten() {
+                if matches!(c.key.as_str(), "source.ip" | "remote.ip" | "destination.ip") {
+                    for v in c.values.iter().chain(&c.not_values) {
+                        if let Ok(n) = v.parse::<ipnet::IpNet>() {
+                            out.push(n);
+                        } else if let Ok(a) = v.parse::<std::net::IpAddr>() {
+                            out.push(a.into());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What Istio can tell apart between two pods beyond namespace, labels and service account.
+fn istio_key(o: &ClusterObjects, pod: &Pod, nets: &[ipnet::IpNet]) -> String {
+    let ann = |k: &str| pod.meta.annotations.get(k).cloned();
+    let ip = pod.pod_ips.first();
+    let inside: Vec<Option<bool>> = nets.iter().map(|n| ip.map(|a| n.contains(a))).collect();
+    format!(
+        "{:?}",
+        (
+            pod_sidecar(o, pod).in_mesh,
+            pod.has_istio_proxy,
+            SourcePod::of(o, pod).service_account,
+            ann("traffic.sidecar.istio.io/excludeInboundPorts"),
+            ann("traffic.sidecar.istio.io/includeInboundPorts"),
+            inside,
+        )
+    )
+}
+
+/// A NetworkPolicy connection set narrowed by an Istio cell: TCP ports to those Istio lets
+/// through (non-TCP protocols are not intercepted), with the L7 narrowings within them.
+fn combine(np: ConnSet, ic: Option<&IstioCell>) -> (ConnSet, Vec<L7Narrowing>) {
+    let Some(c) = ic.filter(|c| !c.unconstrained) else {
+        return (np, Vec::new());
+    };
+    let non_tcp = ConnSet::all().minus(&ConnSet::protocol(Protocol::Tcp));
+    let istio = ConnSet::ports_of(Protocol::Tcp, c.reachable()).union(&non_tcp);
+    let conns = np.intersect(&istio);
+    let tcp = conns.ports(Protocol::Tcp);
+    let l7 = c
+        .narrowed
+        .iter()
+        .filter_map(|n| {
+            let ports = n.ports.intersect(&tcp);
+            (!ports.is_empty()).then(|| L7Narrowing { ports, ..n.clone() })
+        })
+        .collect();
+    (conns, l7)
+}
+
+/// Builds the matrix over the layers present in the snapshot ([`Layers::present`]; call
+/// [`validate`] first and stop on its errors).
 pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
+    build_layers(o, by, Layers::present(o))
+}
+
+/// Builds the matrix over `layers` (call [`validate`] first and stop on its errors).
+pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix {
     let ctx = PolicyContext::new(o);
+    let mesh = MeshConfig::default();
     let units = units(o, by);
+    let nets = if layers.istio {
+        istio_nets(o)
+    } else {
+        Vec::new()
+    };
     // Equivalence classes.
     let mut class_of_key: HashMap<String, usize> = HashMap::new();
     let mut classes: Vec<&Endpoint> = Vec::new();
+    let mut class_pods: Vec<&Pod> = Vec::new();
     let unit_class: Vec<usize> = units
         .iter()
         .map(|u| {
             let e = &u.endpoint;
             let mut labels: Vec<_> = e.labels.iter().collect();
             labels.sort();
+            let mesh_key = if layers.istio {
+                istio_key(o, &u.pod, &nets)
+            } else {
+                String::new()
+            };
             let key = format!(
                 "{:?}",
-                (&e.namespace, labels, &e.named_ports, &e.service_account)
+                (
+                    &e.namespace,
+                    labels,
+                    &e.named_ports,
+                    &e.service_account,
+                    mesh_key
+                )
             );
             *class_of_key.entry(key).or_insert_with(|| {
                 classes.push(e);
+                class_pods.push(&u.pod);
                 classes.len() - 1
             })
         })
         .collect();
-    let (src_iv, dst_iv) = named_ranges(o);
+    let (mut src_iv, dst_iv) = named_ranges(o);
+    src_iv.extend(nets.iter().filter_map(ipranges::v4_range));
     let src_ranges = ipranges::partition(&src_iv);
     let dst_ranges = ipranges::partition(&dst_iv);
 
@@ -471,6 +681,18 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
         endpoints.iter().enumerate().map(|(i, e)| (e, i)).collect();
 
     let selections: Vec<Selection<'_>> = classes.iter().map(|e| ctx.select(e)).collect();
+    let netpol = |sp: Peer<'_>, ss: Option<&Selection<'_>>, dp: Peer<'_>, ds| {
+        if layers.netpol {
+            ctx.allowed_selected(sp, ss, dp, ds)
+        } else {
+            ConnSet::all()
+        }
+    };
+    let mesh_cell = |client: &Client, d: usize| {
+        layers
+            .istio
+            .then(|| istio::cell(o, &mesh, client, class_pods[d]))
+    };
     let mut sets = SetTable::default();
     let mut cells = Vec::new();
     let mut units_of_class: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
@@ -493,21 +715,28 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
             continue;
         }
         let sp = Peer::Pod(src);
+        let client = Client::Pod(
+            SourcePod::of(o, class_pods[s]),
+            class_pods[s].pod_ips.first().copied(),
+        );
         let row: Vec<Option<u32>> = (0..classes.len())
             .map(|d| {
-                sets.intern(ctx.allowed_selected(
+                let np = netpol(
                     sp,
                     Some(&selections[s]),
                     Peer::Pod(classes[d]),
                     Some(&selections[d]),
-                ))
+                );
+                if np.is_empty() {
+                    return None;
+                }
+                let (c, l7) = combine(np, mesh_cell(&client, d).as_ref());
+                sets.intern_l7(c, l7)
             })
             .collect();
         let to_ext: Vec<Option<u32>> = dst_ranges
             .iter()
-            .map(|(lo, _)| {
-                sets.intern(ctx.allowed_selected(sp, Some(&selections[s]), ext_peer(*lo), None))
-            })
+            .map(|(lo, _)| sets.intern(netpol(sp, Some(&selections[s]), ext_peer(*lo), None)))
             .collect();
         for &u in &units_of_class[s] {
             for (v, &dc) in unit_class.iter().enumerate() {
@@ -531,14 +760,14 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
         }
     }
     for (k, (lo, _)) in src_ranges.iter().enumerate() {
+        let client = Client::External(std::net::Ipv4Addr::from(*lo).into());
         for (d, dst) in classes.iter().enumerate() {
-            let set = sets.intern(ctx.allowed_selected(
-                ext_peer(*lo),
-                None,
-                Peer::Pod(dst),
-                Some(&selections[d]),
-            ));
-            if let Some(set) = set {
+            let np = netpol(ext_peer(*lo), None, Peer::Pod(dst), Some(&selections[d]));
+            if np.is_empty() {
+                continue;
+            }
+            let (c, l7) = combine(np, mesh_cell(&client, d).as_ref());
+            if let Some(set) = sets.intern_l7(c, l7) {
                 for &v in &units_of_class[d] {
                     cells.push(MatrixCell {
                         src: src_ix[k],
@@ -556,17 +785,24 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
             named_ports: Vec::new(),
             service_account: None,
         };
-        for u in &units {
+        for (ui, u) in units.iter().enumerate() {
             let ports = ingress_ports(o, u);
             if ports.is_empty() {
                 continue;
             }
-            let allowed = ctx
-                .allowed(Peer::Pod(&fake), Peer::Pod(&u.endpoint), false)
-                .ingress
-                .conns;
+            let allowed = if layers.netpol {
+                ctx.allowed(Peer::Pod(&fake), Peer::Pod(&u.endpoint), false)
+                    .ingress
+                    .conns
+            } else {
+                ConnSet::all()
+            };
+            let (c, l7) = combine(
+                ports.intersect(&allowed),
+                mesh_cell(&Client::Unknown, unit_class[ui]).as_ref(),
+            );
             if let (Some(set), Some(&src), Some(&dst)) = (
-                sets.intern(ports.intersect(&allowed)),
+                sets.intern_l7(c, l7),
                 index.get(&MatrixEndpoint::IngressController),
                 index.get(&u.key),
             ) {
@@ -583,7 +819,9 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
         endpoints,
         cells,
         sets: sets.sets,
+        l7: sets.l7,
         classes: classes.len(),
+        layers,
     }
 }
 

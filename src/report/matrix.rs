@@ -1,7 +1,10 @@
 //! Rendering the connectivity matrix: text, the contract's JSON, CSV, and the peer tool's
 //! connlist (`src => dst : conns`, netpol-analyzer's `list` format).
 
+use crate::eval::ports::PortSet;
+use crate::matrix::istio::L7Narrowing;
 use crate::matrix::{ipranges, Matrix, MatrixEndpoint};
+use crate::model::Protocol;
 use crate::policy::netpol::ConnSet;
 use serde_json::{json, Value};
 
@@ -71,28 +74,94 @@ pub fn render_connlist(m: &Matrix) -> String {
 /// The contract's `allowed` value: `"all"`, or `[{protocol, ports}]` (protocols SCTP, TCP,
 /// UDP; `{"protocol": "OTHER"}` stands for every port-less protocol such as ICMP).
 pub fn allowed_json(c: &ConnSet) -> Value {
-    if c.is_all() {
+    allowed_json_l7(c, &[])
+}
+
+/// TCP ports of `c` that no narrowing covers.
+fn plain_tcp(c: &ConnSet, l7: &[L7Narrowing]) -> PortSet {
+    let mut plain = c.ports(Protocol::Tcp);
+    for n in l7 {
+        plain = plain.minus(&n.ports);
+    }
+    plain
+}
+
+/// One narrowed TCP entry: `{protocol, ports, methods?, paths?, hosts?, conditions?}` (a list
+/// key only when non-empty).
+fn narrowing_json(n: &L7Narrowing) -> Value {
+    let mut o = serde_json::Map::new();
+    o.insert("protocol".into(), json!("TCP"));
+    o.insert("ports".into(), json!(n.ports.to_string()));
+    for (k, v) in [
+        ("methods", &n.methods),
+        ("paths", &n.paths),
+        ("hosts", &n.hosts),
+        ("conditions", &n.conditions),
+    ] {
+        if !v.is_empty() {
+            o.insert(k.into(), json!(v));
+        }
+    }
+    Value::Object(o)
+}
+
+/// [`allowed_json`] with Istio's L7 narrowings: the narrowed TCP ports appear as separate TCP
+/// entries carrying `methods`/`paths`/`hosts` (what an ALLOW rule admits) and `conditions`
+/// (everything undecidable, as the evaluator states it).
+pub fn allowed_json_l7(c: &ConnSet, l7: &[L7Narrowing]) -> Value {
+    if c.is_all() && l7.is_empty() {
         return json!("all");
     }
-    let mut v: Vec<Value> = c
-        .groups()
-        .iter()
-        .map(|(p, s)| json!({"protocol": p.to_string().to_ascii_uppercase(), "ports": s.to_string()}))
-        .collect();
+    let mut v: Vec<Value> = Vec::new();
+    for (p, s) in c.groups() {
+        if p == Protocol::Tcp && !l7.is_empty() {
+            let plain = plain_tcp(c, l7);
+            if !plain.is_empty() {
+                v.push(json!({"protocol": "TCP", "ports": plain.to_string()}));
+            }
+            v.extend(l7.iter().map(narrowing_json));
+        } else {
+            v.push(json!({"protocol": p.to_string().to_ascii_uppercase(), "ports": s.to_string()}));
+        }
+    }
     if c.includes_portless() {
         v.push(json!({"protocol": "OTHER"}));
     }
     Value::Array(v)
 }
 
-fn expand<'a>(m: &'a Matrix) -> impl Iterator<Item = (String, String, &'a ConnSet)> + 'a {
+/// A one-line rendering of a narrowing: `TCP 9090 only methods GET,POST; if …`.
+fn narrowing_text(n: &L7Narrowing) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("methods", &n.methods),
+        ("paths", &n.paths),
+        ("hosts", &n.hosts),
+    ] {
+        if !v.is_empty() {
+            parts.push(format!("{k} {}", v.join(",")));
+        }
+    }
+    if !n.conditions.is_empty() {
+        parts.push(format!("undecidable: {}", n.conditions.join("; ")));
+    }
+    parts.join("; ")
+}
+
+type Expanded<'a> = (String, String, &'a ConnSet, &'a [L7Narrowing]);
+
+fn expand<'a>(m: &'a Matrix) -> impl Iterator<Item = Expanded<'a>> + 'a {
     m.cells.iter().flat_map(move |c| {
         let (s, d) = m.ends(c);
         let srcs = contract_names(s);
         let dsts = contract_names(d);
         let conns = m.conns(c);
-        srcs.into_iter()
-            .flat_map(move |s| dsts.clone().into_iter().map(move |d| (s.clone(), d, conns)))
+        let l7 = m.narrowings(c);
+        srcs.into_iter().flat_map(move |s| {
+            dsts.clone()
+                .into_iter()
+                .map(move |d| (s.clone(), d, conns, l7))
+        })
     })
 }
 
@@ -116,7 +185,11 @@ pub fn render_json(m: &Matrix) -> String {
     let allowed: Vec<String> = m
         .sets
         .iter()
-        .map(|c| serde_json::to_string(&allowed_json(c)).unwrap_or_default())
+        .enumerate()
+        .map(|(i, c)| {
+            let l7 = m.l7.get(i).map_or(&[][..], |v| v.as_slice());
+            serde_json::to_string(&allowed_json_l7(c, l7)).unwrap_or_default()
+        })
         .collect();
     let mut out = String::from("{\n  \"endpoints\": [");
     for (i, e) in endpoint_list(m).iter().enumerate() {
@@ -144,31 +217,42 @@ pub fn render_json(m: &Matrix) -> String {
     out
 }
 
-fn human(c: &ConnSet) -> String {
-    if c.is_all() {
+fn human(c: &ConnSet, l7: &[L7Narrowing]) -> String {
+    if c.is_all() && l7.is_empty() {
         return "all".into();
     }
-    let mut parts: Vec<String> = c
-        .groups()
-        .iter()
-        .map(|(p, s)| format!("{} {}", p.to_string().to_ascii_uppercase(), s))
-        .collect();
+    let mut parts: Vec<String> = Vec::new();
+    for (p, s) in c.groups() {
+        if p == Protocol::Tcp && !l7.is_empty() {
+            let plain = plain_tcp(c, l7);
+            if !plain.is_empty() {
+                parts.push(format!("TCP {plain}"));
+            }
+            for n in l7 {
+                parts.push(format!("TCP {} [L7: {}]", n.ports, narrowing_text(n)));
+            }
+        } else {
+            parts.push(format!("{} {}", p.to_string().to_ascii_uppercase(), s));
+        }
+    }
     if c.includes_portless() {
         parts.push("other protocols".into());
     }
     parts.join(", ")
 }
 
-/// Text: a summary line, then `src -> dst: allowed` per pair.
+/// Text: a summary line (with the layers combined), then `src -> dst: allowed` per pair; TCP
+/// ports that Istio allows only for some requests carry `[L7: …]`.
 pub fn render_text(m: &Matrix) -> String {
     let mut out = format!(
-        "{} endpoints ({} policy classes), {} allowed pairs\n",
+        "{} endpoints ({} policy classes), {} allowed pairs; layers: {}\n",
         endpoint_list(m).len(),
         m.classes,
-        m.cells.len()
+        m.cells.len(),
+        m.layers.names()
     );
-    for (s, d, c) in expand(m) {
-        out.push_str(&format!("{s} -> {d}: {}\n", human(c)));
+    for (s, d, c, l7) in expand(m) {
+        out.push_str(&format!("{s} -> {d}: {}\n", human(c, l7)));
     }
     out
 }
@@ -181,24 +265,40 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// CSV: `src,dst,protocol,ports`, one row per protocol group (`all` for everything).
+/// CSV: `src,dst,protocol,ports,l7`, one row per protocol group (`all` for everything); TCP
+/// ports that Istio allows only for some requests get their own rows with the `l7` column
+/// (`methods GET,POST; undecidable: …`), empty elsewhere.
 pub fn render_csv(m: &Matrix) -> String {
-    let mut out = String::from("src,dst,protocol,ports\n");
-    for (s, d, c) in expand(m) {
+    let mut out = String::from("src,dst,protocol,ports,l7\n");
+    for (s, d, c, l7) in expand(m) {
         let (s, d) = (csv_field(&s), csv_field(&d));
-        if c.is_all() {
-            out.push_str(&format!("{s},{d},all,\n"));
+        if c.is_all() && l7.is_empty() {
+            out.push_str(&format!("{s},{d},all,,\n"));
             continue;
         }
         for (p, ports) in c.groups() {
+            if p == Protocol::Tcp && !l7.is_empty() {
+                let plain = plain_tcp(c, l7);
+                if !plain.is_empty() {
+                    out.push_str(&format!("{s},{d},TCP,{},\n", csv_field(&plain.to_string())));
+                }
+                for n in l7 {
+                    out.push_str(&format!(
+                        "{s},{d},TCP,{},{}\n",
+                        csv_field(&n.ports.to_string()),
+                        csv_field(&narrowing_text(n))
+                    ));
+                }
+                continue;
+            }
             out.push_str(&format!(
-                "{s},{d},{},{}\n",
+                "{s},{d},{},{},\n",
                 p.to_string().to_ascii_uppercase(),
                 csv_field(&ports.to_string())
             ));
         }
         if c.includes_portless() {
-            out.push_str(&format!("{s},{d},OTHER,\n"));
+            out.push_str(&format!("{s},{d},OTHER,,\n"));
         }
     }
     out
