@@ -173,9 +173,8 @@ fn netpol_layer_alone_differs_where_istio_narrows() {
     assert_ne!(render_csv(&np), render_csv(&both));
     // fewer classes without the mesh key
     assert!(np.classes <= both.classes);
-    // the connlist has no L7 column, but honours the layers: plain text from pods without a
-    // sidecar to STRICT meshed pods loses TCP.
-    assert_ne!(render_connlist(&np), render_connlist(&both));
+    // The connlist has no L7 column; on this model Istio removes no whole connection that
+    // NetworkPolicy allows (the gateway accepts plain text), so only the L7 formats differ.
     let np_rows = cells(&np, "kube-system/coredns-", "prod/backend-");
     assert!(np_rows.is_empty(), "NetworkPolicy isolates backend");
     let lines = render_connlist(&both);

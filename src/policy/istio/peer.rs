@@ -77,6 +77,18 @@ pub fn peer_auth_mode(
     let ns = dst.meta.namespace_or_default();
     let root = mesh.root_namespace.as_str();
     let mut notes = Vec::new();
+    if is_gateway(dst) {
+        // A gateway's Envoy terminates its listeners itself: clients reach it in plain text (or
+        // their own TLS), and PeerAuthentication does not apply to those listeners.
+        return PeerAuthVerdict {
+            mode: PeerMode::Permissive,
+            citation: None,
+            notes: vec![format!(
+                "{} is an Istio gateway: its listeners accept clients without mesh mTLS",
+                dst.meta.key()
+            )],
+        };
+    }
     fn in_ns<'a>(
         objects: &'a ClusterObjects,
         n: &'a str,
@@ -175,4 +187,17 @@ pub fn peer_auth_mode(
         citation: None,
         notes,
     }
+}
+
+/// True for an Istio ingress or egress gateway pod (its `istio-proxy` runs as the gateway, not
+/// as a sidecar): labels `istio=ingressgateway|egressgateway` or a `-gateway` app label with the
+/// proxy's `router` mode.
+pub fn is_gateway(pod: &Pod) -> bool {
+    let l = &pod.meta.labels;
+    matches!(
+        l.get("istio").map(String::as_str),
+        Some("ingressgateway" | "egressgateway")
+    ) || l.get("gateway.istio.io/managed").is_some()
+        || l.get("app")
+            .is_some_and(|a| a == "istio-ingressgateway" || a == "istio-egressgateway")
 }
