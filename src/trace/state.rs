@@ -98,6 +98,24 @@ impl PathState {
             h.steps.push(s);
         }
     }
+    /// Source NAT: rewrites the source address (and, for protocols with ports, remaps the
+    /// source port into the translator's range) and records the session the reply undoes.
+    /// Returns the old source address.
+    pub fn snat(&mut self, to: std::net::IpAddr, session: &str) -> std::net::IpAddr {
+        let old = self.pkt.src;
+        self.pkt.src = to;
+        if self.pkt.protocol.has_ports() {
+            self.src_ports = super::NAT_EPHEMERAL;
+            self.pkt.src_port = super::NAT_EPHEMERAL.lo;
+        }
+        let hop = self.hop_index();
+        self.rewrites.push(Rewrite {
+            hop,
+            detail: format!("destination {to} -> {old} ({session})"),
+        });
+        old
+    }
+
     /// Index of the current hop.
     pub fn hop_index(&self) -> usize {
         self.hops.len().saturating_sub(1)

@@ -273,17 +273,7 @@ impl Tracer<'_> {
             if external_snat {
                 st.step(Step::new(StepKind::Route, Layer::Iptables, Action::Forwarded, "AWS_VPC_K8S_CNI_EXTERNALSNAT=true", format!("{} is outside the VPC; external SNAT is on, so the pod address is kept (a NAT gateway must translate it)", st.pkt.dst)));
             } else if let Some(ip) = node.ip {
-                let old = st.pkt.src;
-                st.pkt.src = ip;
-                if st.pkt.protocol.has_ports() {
-                    st.src_ports = NAT_EPHEMERAL;
-                    st.pkt.src_port = NAT_EPHEMERAL.lo;
-                }
-                let hop = st.hop_index();
-                st.rewrites.push(Rewrite {
-                    hop,
-                    detail: format!("destination {ip} -> {old} (node SNAT session)"),
-                });
+                let old = st.snat(ip, "node SNAT session");
                 st.step(Step::new(StepKind::Snat, Layer::Iptables, Action::Transformed, "AWS-SNAT-CHAIN-0 SNAT --random-fully",
                     format!("{} is outside every VPC CIDR: the VPC CNI SNATs {old} to the node's primary address {ip}", st.pkt.dst)));
                 return self.send_from_node(st, node, None);
@@ -359,17 +349,7 @@ impl Tracer<'_> {
         }
         if in_pool(st.pkt.src) && nat_outgoing {
             if let Some(ip) = node.ip {
-                let old = st.pkt.src;
-                st.pkt.src = ip;
-                if st.pkt.protocol.has_ports() {
-                    st.src_ports = NAT_EPHEMERAL;
-                    st.pkt.src_port = NAT_EPHEMERAL.lo;
-                }
-                let hop = st.hop_index();
-                st.rewrites.push(Rewrite {
-                    hop,
-                    detail: format!("destination {ip} -> {old} (natOutgoing session)"),
-                });
+                let old = st.snat(ip, "natOutgoing session");
                 st.step(Step::new(
                     StepKind::Snat,
                     Layer::Iptables,

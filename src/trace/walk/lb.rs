@@ -230,12 +230,7 @@ impl Tracer<'_> {
                 );
                 if !preserve {
                     if let Some(node_ip) = eni.primary_ip() {
-                        let old_src = s.pkt.src;
-                        s.pkt.src = node_ip;
-                        if s.pkt.protocol.has_ports() {
-                            s.src_ports = NAT_EPHEMERAL;
-                            s.pkt.src_port = NAT_EPHEMERAL.lo;
-                        }
+                        let old_src = s.snat(node_ip, "load balancer session");
                         let why = if lb.kind == LoadBalancerKind::Application {
                             "an ALB is a proxy: the target sees the ALB node"
                         } else {

@@ -1492,16 +1492,7 @@ impl<'a> Tracer<'a> {
                 format!("NAT gateway {id} has no private address in the snapshot"),
             );
         };
-        let old = st.pkt.src;
-        st.pkt.src = private;
-        if st.pkt.protocol.has_ports() {
-            st.src_ports = NAT_EPHEMERAL;
-            st.pkt.src_port = NAT_EPHEMERAL.lo;
-        }
-        st.rewrites.push(Rewrite {
-            hop: st.hop_index(),
-            detail: format!("destination {private} -> {old} (session of {id})"),
-        });
+        let old = st.snat(private, &format!("session of {id}"));
         st.step(
             Step::new(
                 StepKind::Snat,

@@ -187,14 +187,8 @@ impl Tracer<'_> {
                 st.step(Step::new(StepKind::Dnat, Layer::Iptables, Action::Transformed, rule, format!("{service}: {}:{} -> {ip}:{port}{prob}{via}", old.0, old.1)).at_opt(source.as_ref()));
                 if b.masquerade {
                     if let Some(nip) = node.ip {
-                        let old_src = st.pkt.src;
-                        if old_src != nip {
-                            st.pkt.src = nip;
-                            if st.pkt.protocol.has_ports() {
-                                st.src_ports = NAT_EPHEMERAL;
-                                st.pkt.src_port = NAT_EPHEMERAL.lo;
-                            }
-                            st.rewrites.push(Rewrite { hop, detail: format!("destination {nip} -> {old_src} (kube-proxy masquerade session)") });
+                        if st.pkt.src != nip {
+                            let old_src = st.snat(nip, "kube-proxy masquerade session");
                             st.step(Step::new(StepKind::Snat, Layer::Iptables, Action::Transformed, "KUBE-POSTROUTING MASQUERADE", format!("source {old_src} -> {nip}: the client address is not kept")));
                         }
                     }
