@@ -79,6 +79,7 @@ pub struct Tracer<'a> {
     assumptions: std::cell::RefCell<BTreeSet<String>>,
     http: std::cell::RefCell<Option<crate::policy::istio::HttpAttrs>>,
     proxy_cache: std::cell::RefCell<std::collections::HashMap<String, proxy::NodeProxy>>,
+    netpol: std::cell::OnceCell<crate::policy::netpol::PolicyContext<'a>>,
 }
 
 struct Ctx<'a>(&'a Snapshot, &'a Index);
@@ -136,6 +137,7 @@ impl<'a> Tracer<'a> {
             assumptions: Default::default(),
             http: Default::default(),
             proxy_cache: Default::default(),
+            netpol: std::cell::OnceCell::new(),
         }
     }
 

@@ -16,7 +16,12 @@ pub(super) enum PolicyEngine {
     Unknown,
 }
 
-impl Tracer<'_> {
+impl<'a> Tracer<'a> {
+    /// The prepared policies, built once per tracer.
+    fn policy_ctx(&self) -> &PolicyContext<'a> {
+        self.netpol.get_or_init(|| PolicyContext::new(&self.snap.cluster))
+    }
+
     fn policy_engine(&self) -> PolicyEngine {
         let c = &self.snap.cluster;
         if c.daemon_set("kube-system", "calico-node").is_some()
@@ -91,7 +96,7 @@ impl Tracer<'_> {
             .filter(|p| !p.spec.host_network)?;
         let engine = self.policy_engine();
         self.engine_note(engine);
-        let ctx = PolicyContext::new(&self.snap.cluster);
+        let ctx = self.policy_ctx();
         let se = Self::endpoint_of(src);
         let de = self.peer_pod(st.pkt.dst).map(Self::endpoint_of);
         let dst_peer = match &de {
@@ -128,7 +133,7 @@ impl Tracer<'_> {
             ));
             return None;
         }
-        let ctx = PolicyContext::new(&self.snap.cluster);
+        let ctx = self.policy_ctx();
         let de = Self::endpoint_of(dst);
         let se = self.peer_pod(st.pkt.src).map(Self::endpoint_of);
         let src_peer = match &se {
