@@ -19,7 +19,8 @@ pub(super) enum PolicyEngine {
 impl<'a> Tracer<'a> {
     /// The prepared policies, built once per tracer.
     fn policy_ctx(&self) -> &PolicyContext<'a> {
-        self.netpol.get_or_init(|| PolicyContext::new(&self.snap.cluster))
+        self.netpol
+            .get_or_init(|| PolicyContext::new(&self.snap.cluster))
     }
 
     fn policy_engine(&self) -> PolicyEngine {
