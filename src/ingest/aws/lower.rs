@@ -188,94 +188,79 @@ impl Lowerer<'_> {
         }
     }
 
-    fn net(&mut self, s: &str, at: Provenance) -> Option<IpNet> {
-        match s.trim().parse::<IpNet>() {
-            Ok(n) => Some(n.trunc()),
+    /// Parses an address or CIDR, reporting `code` with `what` and an example when it is invalid.
+    fn parse_or_report<T: std::str::FromStr>(
+        &mut self,
+        s: &str,
+        at: Provenance,
+        code: &'static str,
+        what: &str,
+        example: &str,
+    ) -> Option<T> {
+        match s.trim().parse::<T>() {
+            Ok(v) => Some(v),
             Err(_) => {
-                self.error(
-                    "bad-cidr",
-                    at,
-                    format!("invalid CIDR block {s:?}"),
-                    "an IPv4 or IPv6 CIDR such as 10.0.0.0/16",
-                );
+                self.error(code, at, format!("invalid {what} {s:?}"), example);
                 None
             }
         }
+    }
+
+    fn net(&mut self, s: &str, at: Provenance) -> Option<IpNet> {
+        self.parse_or_report::<IpNet>(
+            s,
+            at,
+            "bad-cidr",
+            "CIDR block",
+            "an IPv4 or IPv6 CIDR such as 10.0.0.0/16",
+        )
+        .map(|n| n.trunc())
     }
 
     fn net4(&mut self, s: &str, at: Provenance) -> Option<Ipv4Net> {
-        match s.trim().parse::<Ipv4Net>() {
-            Ok(n) => Some(n.trunc()),
-            Err(_) => {
-                self.error(
-                    "bad-cidr",
-                    at,
-                    format!("invalid IPv4 CIDR block {s:?}"),
-                    "an IPv4 CIDR such as 10.0.0.0/16",
-                );
-                None
-            }
-        }
+        self.parse_or_report::<Ipv4Net>(
+            s,
+            at,
+            "bad-cidr",
+            "IPv4 CIDR block",
+            "an IPv4 CIDR such as 10.0.0.0/16",
+        )
+        .map(|n| n.trunc())
     }
 
     fn net6(&mut self, s: &str, at: Provenance) -> Option<Ipv6Net> {
-        match s.trim().parse::<Ipv6Net>() {
-            Ok(n) => Some(n.trunc()),
-            Err(_) => {
-                self.error(
-                    "bad-cidr",
-                    at,
-                    format!("invalid IPv6 CIDR block {s:?}"),
-                    "an IPv6 CIDR such as 2600:1f16::/56",
-                );
-                None
-            }
-        }
+        self.parse_or_report::<Ipv6Net>(
+            s,
+            at,
+            "bad-cidr",
+            "IPv6 CIDR block",
+            "an IPv6 CIDR such as 2600:1f16::/56",
+        )
+        .map(|n| n.trunc())
     }
 
     fn ip(&mut self, s: &str, at: Provenance) -> Option<IpAddr> {
-        match s.trim().parse::<IpAddr>() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.error(
-                    "bad-address",
-                    at,
-                    format!("invalid IP address {s:?}"),
-                    "an IPv4 or IPv6 address",
-                );
-                None
-            }
-        }
+        self.parse_or_report(
+            s,
+            at,
+            "bad-address",
+            "IP address",
+            "an IPv4 or IPv6 address",
+        )
     }
 
     fn ip4(&mut self, s: &str, at: Provenance) -> Option<Ipv4Addr> {
-        match s.trim().parse::<Ipv4Addr>() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.error(
-                    "bad-address",
-                    at,
-                    format!("invalid IPv4 address {s:?}"),
-                    "an IPv4 address such as 3.135.127.225",
-                );
-                None
-            }
-        }
+        self.parse_or_report(
+            s,
+            at,
+            "bad-address",
+            "IPv4 address",
+            "an IPv4 address such as 3.135.127.225",
+        )
     }
 
     fn ip6(&mut self, s: &str, at: Provenance) -> Option<Ipv6Addr> {
-        match s.trim().parse::<Ipv6Addr>() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.error(
-                    "bad-address",
-                    at,
-                    format!("invalid IPv6 address {s:?}"),
-                    "an IPv6 address",
-                );
-                None
-            }
-        }
+        self.parse_or_report(s, at, "bad-address", "IPv6 address", "an IPv6 address")
     }
 
     /// A port number (0-65535); -1 or absent gives `default`.

@@ -813,6 +813,25 @@ impl<'a> Tracer<'a> {
         Next::Done(d)
     }
 
+    /// An object on the path that exists but does not forward (deleted peering, failed NAT
+    /// gateway, attachment being deleted): the packet is dropped there.
+    #[allow(clippy::too_many_arguments)]
+    fn inactive(
+        &self,
+        st: &mut PathState,
+        kind: StepKind,
+        layer: Layer,
+        id: &str,
+        what: String,
+        prov: &crate::source::Provenance,
+        code: &'static str,
+    ) -> Next {
+        let step = Step::new(kind, layer, Action::Blackhole, id, what)
+            .at(prov)
+            .code(code);
+        self.deny_route(st, step, Disposition::Blackhole)
+    }
+
     /// Longest-prefix match over one route table with AWS priorities.
     fn lookup<'r>(&self, rt: &'r RouteTable, dst: IpAddr) -> Option<&'r Route> {
         let mut cands = Vec::new();
@@ -1024,18 +1043,15 @@ impl<'a> Tracer<'a> {
             return self.unknown(st, Layer::Gateway, id, format!("peering {id} is not in the snapshot: add `aws ec2 describe-vpc-peering-connections`"));
         };
         if !p.forwards() {
-            return self.deny_route(
+            let what = format!("peering {id} is {}", p.status);
+            return self.inactive(
                 st,
-                Step::new(
-                    StepKind::Route,
-                    Layer::Gateway,
-                    Action::Blackhole,
-                    id,
-                    format!("peering {id} is {}", p.status),
-                )
-                .at(&p.prov)
-                .code("BAD_STATE"),
-                Disposition::Blackhole,
+                StepKind::Route,
+                Layer::Gateway,
+                id,
+                what,
+                &p.prov,
+                "BAD_STATE",
             );
         }
         let Some(other) = p.other_side(vpc_id) else {
@@ -1422,18 +1438,15 @@ impl<'a> Tracer<'a> {
             );
         };
         if !nat.forwards() {
-            return self.deny_route(
+            let what = format!("NAT gateway {id} is {}", nat.state);
+            return self.inactive(
                 st,
-                Step::new(
-                    StepKind::Drop,
-                    Layer::Gateway,
-                    Action::Blackhole,
-                    id,
-                    format!("NAT gateway {id} is {}", nat.state),
-                )
-                .at(&nat.prov)
-                .code("BAD_STATE"),
-                Disposition::Blackhole,
+                StepKind::Drop,
+                Layer::Gateway,
+                id,
+                what,
+                &nat.prov,
+                "BAD_STATE",
             );
         }
         if let Some(subnet) = self.cloud().subnets.get(&nat.subnet_id) {

@@ -9,18 +9,15 @@ impl Tracer<'_> {
             return self.unknown(st, Layer::Routing, att_id, format!("attachment {att_id} is not in the snapshot: add `aws ec2 describe-transit-gateway-attachments`"));
         };
         if !att.forwards() {
-            return self.deny_route(
+            let what = format!("attachment {att_id} is {}", att.state);
+            return self.inactive(
                 st,
-                Step::new(
-                    StepKind::Route,
-                    Layer::Routing,
-                    Action::Blackhole,
-                    att_id,
-                    format!("attachment {att_id} is {}", att.state),
-                )
-                .at(&att.prov)
-                .code("BAD_STATE_ATTACHMENT"),
-                Disposition::Blackhole,
+                StepKind::Route,
+                Layer::Routing,
+                att_id,
+                what,
+                &att.prov,
+                "BAD_STATE_ATTACHMENT",
             );
         }
         let Some(rtb_id) = att.association.as_deref().filter(|_| att.tgw_id == tgw_id) else {
