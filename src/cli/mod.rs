@@ -50,6 +50,12 @@ pub enum Format {
     Text,
     /// The contract's JSON.
     Json,
+    /// Graphviz dot: hops as nodes, the deciding rule on each edge, denials in red.
+    Dot,
+    /// Mermaid flowchart (renders in GitHub/GitLab Markdown).
+    Mermaid,
+    /// SVG drawn by Graphviz `dot` (must be installed).
+    Svg,
 }
 
 /// The subcommands.

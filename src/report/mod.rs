@@ -6,11 +6,14 @@
 //! annotations; pictures of a trace (Graphviz dot, Mermaid) and the matrix as an HTML page.
 
 pub mod ci;
+pub mod dot;
 pub mod findings;
 pub mod github;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod mermaid;
+pub mod picture;
 pub mod sarif;
 pub mod summary;
 pub mod text;
