@@ -9,6 +9,7 @@ pub mod ci;
 pub mod dot;
 pub mod findings;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod matrix;
