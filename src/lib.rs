@@ -6,6 +6,7 @@
 //! Only `report` and the binary produce output.
 
 pub mod check;
+pub mod collect;
 pub mod diag;
 pub mod endpoint;
 pub mod eval;

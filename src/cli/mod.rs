@@ -4,6 +4,7 @@
 
 mod check_cmd;
 pub mod ci_out;
+mod collect_cmd;
 mod matrix_cmd;
 mod trace_cmd;
 
@@ -67,6 +68,13 @@ pub enum Command {
     Check(check_cmd::CheckArgs),
     /// Every workload to every workload: the connections the policies allow.
     Matrix(matrix_cmd::MatrixArgs),
+    /// Gather a snapshot from the live account and cluster with your `aws` and `kubectl`.
+    Collect(collect_cmd::CollectArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Parses arguments and runs; returns the exit code.
@@ -92,6 +100,13 @@ pub fn run() -> i32 {
             Verbosity::from_flags(cli.quiet, cli.verbose),
         ),
         Command::Matrix(a) => matrix_cmd::run(&snapshot, a, color, cli.quiet),
+        Command::Collect(a) => collect_cmd::run(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let name = cmd.get_name().to_string();
+            clap_complete::generate(*shell, &mut cmd, name, &mut std::io::stdout());
+            0
+        }
     }
 }
 
