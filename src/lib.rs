@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod endpoint;
 pub mod eval;
 pub mod graph;

@@ -3,6 +3,7 @@
 //! 2 bad input or usage.
 
 mod check_cmd;
+mod diff_cmd;
 mod matrix_cmd;
 mod trace_cmd;
 
@@ -56,6 +57,8 @@ pub enum Command {
     Check(check_cmd::CheckArgs),
     /// Every workload to every workload: the connections the policies allow.
     Matrix(matrix_cmd::MatrixArgs),
+    /// Every flow whose reachability changed between two snapshots.
+    Diff(diff_cmd::DiffArgs),
 }
 
 /// Parses arguments and runs; returns the exit code.
@@ -76,6 +79,7 @@ pub fn run() -> i32 {
         Command::Trace(a) => trace_cmd::run(&snapshot, a, color, cli.quiet),
         Command::Check(a) => check_cmd::run(cli.snapshot.as_deref(), a, color, cli.quiet),
         Command::Matrix(a) => matrix_cmd::run(&snapshot, a, color, cli.quiet),
+        Command::Diff(a) => diff_cmd::run(a, cli.quiet),
     }
 }
 
