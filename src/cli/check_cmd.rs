@@ -1,11 +1,14 @@
 //! `netpath check SCENARIO.yaml...`.
 
+use super::ci_out::{self, CiOutput};
 use super::{load, EXIT_BAD_INPUT};
 use netpath::check::{self, Expectation};
 use netpath::endpoint::{resolve_destination, resolve_source};
 use netpath::graph::Index;
 use netpath::model::{Protocol, Snapshot, SourceMap};
-use netpath::report::junit;
+use netpath::report::ci::Verbosity;
+use netpath::report::findings::{Finding, FindingLevel};
+use netpath::report::{junit, summary};
 use netpath::trace::{Query, Reachable, Start, Tracer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,12 +22,18 @@ pub struct CheckArgs {
     /// Also write the results as JUnit XML to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Output format on stdout (the exit code is the same in every format).
+    #[arg(short, long, value_enum, default_value_t = CiOutput::Text)]
+    pub output: CiOutput,
 }
 
 struct Outcome {
     pass: bool,
     summary: String,
-    detail: String,
+    /// What stopped each path that was not delivered (and unmet `via` kinds).
+    stops: String,
+    /// Every path, step by step.
+    trace: String,
 }
 
 /// Runs one expectation against a snapshot.
@@ -80,7 +89,7 @@ fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, Str
     } else {
         reachable == Reachable::None
     };
-    let mut detail = String::new();
+    let mut stops = String::new();
     if pass && e.reachable {
         if let Some(via) = &e.via {
             for v in via {
@@ -94,41 +103,14 @@ fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, Str
                     });
                 if !seen {
                     pass = false;
-                    detail.push_str(&format!(
+                    stops.push_str(&format!(
                         "expected every delivered path to include a {v} step\n"
                     ));
                 }
             }
         }
     }
-    for (i, p) in paths
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !p.disposition.is_success())
-    {
-        let last = if p.forward.is_success() {
-            p.reply.last().map(|h| (h, "reply"))
-        } else {
-            p.hops.last().map(|h| (h, "forward"))
-        };
-        if let Some((h, dir)) = last {
-            if let Some(s) = h.steps.last() {
-                let src = s
-                    .source
-                    .as_ref()
-                    .map(|x| format!(" [{}]", snap.sources.cite(x)))
-                    .unwrap_or_default();
-                detail.push_str(&format!(
-                    "path {}: {} ({dir}) at {}: {}: {}{src}\n",
-                    i + 1,
-                    p.disposition.as_str(),
-                    h.at,
-                    s.rule,
-                    s.detail
-                ));
-            }
-        }
-    }
+    stops.push_str(&summary::stops(&snap.sources, &paths));
     let port_text = port
         .map(|p| format!("{protocol}/{p}"))
         .unwrap_or_else(|| "any port".into());
@@ -146,15 +128,22 @@ fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, Str
     Ok(Outcome {
         pass,
         summary,
-        detail,
+        stops,
+        trace: summary::paths(&snap.sources, &paths),
     })
 }
 
 /// Runs `check`; returns the exit code.
-pub fn run(global_snapshot: Option<&Path>, a: &CheckArgs, _color: bool, quiet: bool) -> i32 {
+pub fn run(
+    global_snapshot: Option<&Path>,
+    a: &CheckArgs,
+    _color: bool,
+    verbosity: Verbosity,
+) -> i32 {
+    let quiet = verbosity == Verbosity::Quiet;
     let mut cache: BTreeMap<PathBuf, Option<(Snapshot, Index)>> = BTreeMap::new();
-    let (mut passed, mut failed, mut bad) = (0usize, 0usize, false);
-    let mut cases = Vec::new();
+    let mut bad = false;
+    let mut findings = Vec::new();
     for path in &a.scenarios {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -191,48 +180,57 @@ pub fn run(global_snapshot: Option<&Path>, a: &CheckArgs, _color: bool, quiet: b
             bad = true;
             continue;
         };
+        let shown_path = path.display().to_string();
         for (line, e) in &scenario.expect {
-            let place = format!("{}:{line}", path.display());
             match evaluate(snap, ix, e) {
-                Ok(o) => {
-                    if o.pass {
-                        passed += 1;
-                        println!("PASS  {place}  {}", o.summary);
-                    } else {
-                        failed += 1;
-                        println!("FAIL  {place}  {}", o.summary);
-                        for l in o.detail.lines() {
-                            println!("        {l}");
-                        }
-                    }
-                    cases.push(junit::Case {
-                        name: format!("{place} {}", o.summary),
-                        class: path.display().to_string(),
-                        failure: (!o.pass).then(|| o.summary.clone()),
-                        output: o.detail,
-                    });
-                }
+                Ok(o) => findings.push(finding(&shown_path, *line, o)),
                 Err(msg) => {
-                    eprintln!("{place}: error[endpoint]: {msg}");
+                    eprintln!("{shown_path}:{line}: error[endpoint]: {msg}");
                     bad = true;
                 }
             }
         }
     }
-    if passed + failed > 0 || !bad {
-        println!("{passed} passed, {failed} failed");
-    }
     if let Some(j) = &a.junit {
-        if let Err(e) = std::fs::write(j, junit::render("netpath check", &cases)) {
+        let xml = junit::render("netpath check", &findings, verbosity);
+        if let Err(e) = std::fs::write(j, xml) {
             eprintln!("error[junit]: {}: cannot write: {e}", j.display());
             return EXIT_BAD_INPUT;
         }
     }
-    if bad {
-        EXIT_BAD_INPUT
-    } else if failed > 0 {
-        1
+    let code = if !findings.is_empty() || !bad {
+        ci_out::emit(a.output, "check", &findings, verbosity)
     } else {
         0
+    };
+    if bad {
+        EXIT_BAD_INPUT
+    } else {
+        code
+    }
+}
+
+/// One expectation's outcome as a finding at its scenario file and line.
+fn finding(file: &str, line: u32, o: Outcome) -> Finding {
+    let message = if o.stops.is_empty() {
+        o.summary.clone()
+    } else {
+        format!("{}\n{}", o.summary, o.stops.trim_end())
+    };
+    Finding {
+        rule_id: "check/assertion".into(),
+        level: if o.pass {
+            FindingLevel::Note
+        } else {
+            FindingLevel::Error
+        },
+        name: o.summary,
+        group: file.to_string(),
+        message,
+        file: Some(file.to_string()),
+        line: Some(line),
+        column: None,
+        detail: o.trace,
+        failed: !o.pass,
     }
 }

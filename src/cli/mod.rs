@@ -3,6 +3,7 @@
 //! 2 bad input or usage.
 
 mod check_cmd;
+pub mod ci_out;
 mod diff_cmd;
 mod matrix_cmd;
 mod trace_cmd;
@@ -10,6 +11,7 @@ mod trace_cmd;
 use clap::{Parser, Subcommand};
 use netpath::diag::{Diagnostics, Severity};
 use netpath::model::Snapshot;
+use netpath::report::ci::Verbosity;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -32,9 +34,12 @@ pub struct Cli {
     /// Never colour the output (colour is used only on a terminal, and never with NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Print only the verdicts (no warnings).
+    /// Print only the verdicts (no warnings); `check`, `audit`, `diff`: only failures.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// `check`, `audit`, `diff`: show the details of every finding (the trace of each assertion).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -77,7 +82,12 @@ pub fn run() -> i32 {
     let snapshot = cli.snapshot.clone().unwrap_or_else(|| PathBuf::from("."));
     match &cli.command {
         Command::Trace(a) => trace_cmd::run(&snapshot, a, color, cli.quiet),
-        Command::Check(a) => check_cmd::run(cli.snapshot.as_deref(), a, color, cli.quiet),
+        Command::Check(a) => check_cmd::run(
+            cli.snapshot.as_deref(),
+            a,
+            color,
+            Verbosity::from_flags(cli.quiet, cli.verbose),
+        ),
         Command::Matrix(a) => matrix_cmd::run(&snapshot, a, color, cli.quiet),
         Command::Diff(a) => diff_cmd::run(a, cli.quiet),
     }

@@ -1,13 +1,19 @@
 //! Rendering results: the only module (with the binary) that produces output.
 //!
 //! Text for terminals (colour only when asked, i.e. on a TTY without `NO_COLOR`), versioned
-//! JSON with the contract's keys, and JUnit XML for `check`.
+//! JSON with the contract's keys; for CI (`check`, `audit`, `diff`) every format over
+//! [`findings::Finding`]s through [`ci::render`]: text, JSON, JUnit XML, SARIF 2.1.0 and GitHub
+//! annotations; pictures of a trace (Graphviz dot, Mermaid) and the matrix as an HTML page.
 
+pub mod ci;
 pub mod diff;
 pub mod findings;
+pub mod github;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod sarif;
+pub mod summary;
 pub mod text;
 
 /// The flow as the user asked for it, echoed in every report.
