@@ -8,6 +8,7 @@
 pub mod check;
 pub mod collect;
 pub mod diag;
+pub mod diff;
 pub mod endpoint;
 pub mod eval;
 pub mod graph;

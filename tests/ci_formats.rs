@@ -259,3 +259,62 @@ fn github_annotations_point_at_the_scenario_line() {
     assert!(!msg.contains('\n'));
     assert!(stdout.ends_with("1 passed, 2 failed\n"));
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let dst = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &dst);
+        } else {
+            std::fs::copy(&p, &dst).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn diff_findings_go_through_the_same_renderers() {
+    let tmp = std::env::temp_dir().join(format!("netpath-ci-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let after = tmp.join("after");
+    copy_dir(&Path::new(ROOT).join("models/eks-reference"), &after);
+    let sg = after.join("aws/describe-security-groups.json");
+    let text = std::fs::read_to_string(&sg).expect("SGs");
+    let opened = text.replacen(
+        "\"CidrIp\": \"203.0.113.0/24\"",
+        "\"CidrIp\": \"0.0.0.0/0\"",
+        1,
+    );
+    assert_ne!(text, opened, "the bastion's SSH rule is in the model");
+    std::fs::write(&sg, opened).expect("write");
+    let after_s = after.to_str().expect("utf-8");
+    let run = |fmt: &str| {
+        netpath(&[
+            "-q",
+            "diff",
+            "--before",
+            "models/eks-reference",
+            "--after",
+            after_s,
+            "--fail-on",
+            "newly-allowed",
+            "-o",
+            fmt,
+        ])
+    };
+    // One run (a diff of the whole model is the slow part): SARIF, valid, exit 1 as in text.
+    let sarif = run("sarif");
+    assert_eq!(
+        sarif.status.code(),
+        Some(1),
+        "a newly allowed flow fails the gate"
+    );
+    let doc: Value = serde_json::from_slice(&sarif.stdout).expect("SARIF");
+    let errors = sarif_errors(&sarif_validator(), &doc);
+    assert!(errors.is_empty(), "invalid SARIF: {errors:#?}");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "diff/newly-allowed" && r["level"] == "error"));
+}

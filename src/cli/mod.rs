@@ -5,6 +5,7 @@
 mod check_cmd;
 pub mod ci_out;
 mod collect_cmd;
+mod diff_cmd;
 mod matrix_cmd;
 mod trace_cmd;
 
@@ -75,11 +76,20 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Every flow whose reachability changed between two snapshots.
+    Diff(diff_cmd::DiffArgs),
 }
 
 /// Parses arguments and runs; returns the exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    if invoked_as_kubectl_plugin() {
+        command = command.bin_name(KUBECTL_PLUGIN_USAGE);
+    }
+    let parsed = command
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
@@ -104,10 +114,30 @@ pub fn run() -> i32 {
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let name = cmd.get_name().to_string();
-            clap_complete::generate(*shell, &mut cmd, name, &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, name, &mut script);
+            // A closed pipe (`| head`) is not an error.
+            let mut stdout = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut stdout, &script)
+                .and_then(|()| std::io::Write::flush(&mut stdout));
             0
         }
+        Command::Diff(a) => diff_cmd::run(a, Verbosity::from_flags(cli.quiet, cli.verbose)),
     }
+}
+
+/// The executable name kubectl looks for on PATH (`kubectl netpath …` runs `kubectl-netpath …`).
+pub const KUBECTL_PLUGIN_NAME: &str = "kubectl-netpath";
+
+/// How usage and help name the command when run as the kubectl plugin.
+const KUBECTL_PLUGIN_USAGE: &str = "kubectl netpath";
+
+/// True when the binary was started as (or through a symlink named) `kubectl-netpath`.
+fn invoked_as_kubectl_plugin() -> bool {
+    std::env::args_os()
+        .next()
+        .and_then(|a| Path::new(&a).file_stem().map(|s| s == KUBECTL_PLUGIN_NAME))
+        .unwrap_or(false)
 }
 
 /// Loads a snapshot; on errors prints every diagnostic and returns `None`.

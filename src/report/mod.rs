@@ -6,6 +6,7 @@
 //! annotations; pictures of a trace (Graphviz dot, Mermaid) and the matrix as an HTML page.
 
 pub mod ci;
+pub mod diff;
 pub mod dot;
 pub mod findings;
 pub mod github;

@@ -1,0 +1,77 @@
+//! `netpath diff --before DIR --after DIR`.
+
+use super::ci_out::{self, CiOutput};
+use super::{load, EXIT_BAD_INPUT};
+use netpath::diff::{self, FailOn};
+use netpath::report::ci::Verbosity;
+use netpath::report::diff as render;
+use std::path::PathBuf;
+
+/// Which changes make `diff` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOnArg {
+    /// Never: report only (the default).
+    None,
+    /// A flow that was not reachable and now is (the security gate).
+    NewlyAllowed,
+    /// A flow that was reachable and no longer is (the outage gate).
+    NewlyDenied,
+    /// Any changed flow, including a changed path or deciding rule.
+    Any,
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The snapshot before the change.
+    #[arg(long)]
+    pub before: PathBuf,
+    /// The snapshot after the change.
+    #[arg(long)]
+    pub after: PathBuf,
+    /// Output format (junit, sarif and github carry the changes as findings).
+    #[arg(short, long, value_enum, default_value_t = CiOutput::Text)]
+    pub output: CiOutput,
+    /// Exit 1 when a change of this kind is found (default: never; report only).
+    #[arg(long, value_enum, default_value_t = FailOnArg::None)]
+    pub fail_on: FailOnArg,
+}
+
+/// Runs `diff`; returns the exit code.
+pub fn run(a: &DiffArgs, verbosity: Verbosity) -> i32 {
+    let quiet = verbosity == Verbosity::Quiet;
+    let Some(before) = load(&a.before, quiet) else {
+        return EXIT_BAD_INPUT;
+    };
+    let Some(after) = load(&a.after, quiet) else {
+        return EXIT_BAD_INPUT;
+    };
+    let r = diff::diff(&before, &after);
+    let (bn, an) = (
+        a.before.display().to_string(),
+        a.after.display().to_string(),
+    );
+    let fail_on = match a.fail_on {
+        FailOnArg::None => FailOn::Nothing,
+        FailOnArg::NewlyAllowed => FailOn::NewlyAllowed,
+        FailOnArg::NewlyDenied => FailOn::NewlyDenied,
+        FailOnArg::Any => FailOn::Any,
+    };
+    match a.output {
+        CiOutput::Text => print!("{}", render::render_text(&bn, &an, &r)),
+        CiOutput::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::render_json(&bn, &an, &r))
+                .unwrap_or_else(|_| "{}".into())
+        ),
+        other => {
+            // The same exit code as below: a finding fails exactly when fail_on fails it.
+            return ci_out::emit(other, "diff", &diff::findings(&r, fail_on), verbosity);
+        }
+    }
+    if r.changes.iter().any(|c| fail_on.fails(c.kind)) {
+        1
+    } else {
+        0
+    }
+}
