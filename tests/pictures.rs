@@ -119,3 +119,62 @@ fn svg_needs_graphviz_and_says_so() {
     assert!(svg.contains("<svg"), "{svg}");
     assert!(svg.contains("acl&#45;0912141462f266b57") || svg.contains("acl-0912141462f266b57"));
 }
+
+#[test]
+fn mermaid_output_renders_with_mermaid_in_headless_chromium() {
+    let dir = std::path::Path::new(ROOT).join("tests/browser");
+    let ready = Command::new("node").arg("--version").output().is_ok()
+        && dir
+            .join("node_modules/mermaid/dist/mermaid.min.js")
+            .exists()
+        && dir
+            .join("node_modules/playwright-core/package.json")
+            .exists()
+        && std::path::Path::new("/usr/bin/chromium").exists();
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI this must run: .ci/run installs chromium and tests/browser"
+        );
+        eprintln!("skipped: needs node, chromium and `npm ci --prefix tests/browser`");
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("netpath-mermaid-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("dir");
+    let mut files = Vec::new();
+    for (name, args) in [("reply", REPLY_NACL), ("service", POD_TO_SERVICE)] {
+        let (m, _) = draw(args, "mermaid");
+        let f = tmp.join(format!("{name}.mmd"));
+        std::fs::write(&f, m).expect("write");
+        files.push(f);
+    }
+    // The harness must reject what Mermaid cannot parse.
+    let broken = tmp.join("broken.mmd");
+    std::fs::write(&broken, "flowchart LR\n  a[\"x\"y\"] --> b\n").expect("write");
+    files.push(broken);
+    let out = Command::new("node")
+        .arg(dir.join("render-mermaid.mjs"))
+        .args(&files)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let r = results.as_array().expect("array");
+    assert_eq!(r.len(), 3);
+    for (i, want) in [
+        (0, "acl-0912141462f266b57"),
+        (1, "pod/prod/backend-5f6b9c8d7b-h8w2n"),
+    ] {
+        assert_eq!(r[i]["ok"], true, "{}", r[i]["error"]);
+        let svg = r[i]["svg"].as_str().expect("svg");
+        assert!(
+            svg.starts_with("<svg") && svg.contains(want),
+            "{want} drawn"
+        );
+    }
+    assert_eq!(r[2]["ok"], false, "a broken diagram is reported");
+}
