@@ -951,6 +951,22 @@ impl<'a> Tracer<'a> {
                 Next::Go(Loc::SubnetIn(s.id.clone()))
             }
             None => {
+                // An interface of this VPC holds the address but its subnet is not in the
+                // snapshot: the answer depends on that subnet (NACL, delivery), so say so.
+                if let Some(eni) = self
+                    .ix
+                    .owner_of(st.pkt.dst)
+                    .and_then(|e| self.cloud().interfaces.get(e))
+                    .filter(|e| {
+                        e.vpc_id == vpc_id && !self.cloud().subnets.contains_key(&e.subnet_id)
+                    })
+                {
+                    let detail = format!(
+                        "{} is held by {} in subnet {}, which is not in the snapshot: add `aws ec2 describe-subnets --subnet-ids {}`",
+                        st.pkt.dst, eni.id, eni.subnet_id, eni.subnet_id
+                    );
+                    return self.unknown(st, Layer::Routing, eni.subnet_id.clone(), detail);
+                }
                 let why = if vpc.contains(st.pkt.dst) {
                     "is inside the VPC's CIDR but in no subnet"
                 } else {
