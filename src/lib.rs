@@ -9,6 +9,7 @@ pub mod check;
 pub mod diag;
 pub mod endpoint;
 pub mod eval;
+pub mod gen;
 pub mod graph;
 pub mod ingest;
 pub mod kube;
