@@ -10,6 +10,7 @@ pub mod diag;
 pub mod diff;
 pub mod endpoint;
 pub mod eval;
+pub mod gen;
 pub mod graph;
 pub mod ingest;
 pub mod kube;
