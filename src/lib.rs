@@ -5,6 +5,7 @@
 //! decision functions of [`eval`]; [`check`] runs scenario files; [`report`] renders results.
 //! Only `report` and the binary produce output.
 
+pub mod audit;
 pub mod check;
 pub mod diag;
 pub mod diff;

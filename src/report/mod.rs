@@ -3,6 +3,7 @@
 //! Text for terminals (colour only when asked, i.e. on a TTY without `NO_COLOR`), versioned
 //! JSON with the contract's keys, and JUnit XML for `check`.
 
+pub mod audit;
 pub mod diff;
 pub mod findings;
 pub mod json;
