@@ -11,6 +11,7 @@ pub mod diag;
 pub mod diff;
 pub mod endpoint;
 pub mod eval;
+pub mod fix;
 pub mod graph;
 pub mod ingest;
 pub mod kube;

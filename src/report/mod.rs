@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod diff;
 pub mod findings;
+pub mod fix;
 pub mod json;
 pub mod junit;
 pub mod matrix;
