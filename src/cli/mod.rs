@@ -2,6 +2,7 @@
 //! Exit codes: 0 holds / reachable on every path, 1 does not hold, 3 some paths only,
 //! 2 bad input or usage.
 
+mod audit_cmd;
 mod check_cmd;
 pub mod ci_out;
 mod diff_cmd;
@@ -64,6 +65,8 @@ pub enum Command {
     Matrix(matrix_cmd::MatrixArgs),
     /// Every flow whose reachability changed between two snapshots.
     Diff(diff_cmd::DiffArgs),
+    /// Findings about the snapshot, each with a severity and the file and line to change.
+    Audit(audit_cmd::AuditArgs),
 }
 
 /// Parses arguments and runs; returns the exit code.
@@ -90,6 +93,7 @@ pub fn run() -> i32 {
         ),
         Command::Matrix(a) => matrix_cmd::run(&snapshot, a, color, cli.quiet),
         Command::Diff(a) => diff_cmd::run(a, cli.quiet),
+        Command::Audit(a) => audit_cmd::run(&snapshot, a, cli.quiet),
     }
 }
 

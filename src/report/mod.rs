@@ -5,9 +5,11 @@
 //! [`findings::Finding`]s through [`ci::render`]: text, JSON, JUnit XML, SARIF 2.1.0 and GitHub
 //! annotations; pictures of a trace (Graphviz dot, Mermaid) and the matrix as an HTML page.
 
+pub mod audit;
 pub mod ci;
 pub mod diff;
 pub mod findings;
+pub mod fix;
 pub mod github;
 pub mod json;
 pub mod junit;
