@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod collect;
 pub mod diag;
 pub mod diff;
 pub mod endpoint;

@@ -1,7 +1,9 @@
 //! `netpath diff --before DIR --after DIR`.
 
-use super::{load, Format, EXIT_BAD_INPUT};
+use super::ci_out::{emit, CiOutput};
+use super::{load, EXIT_BAD_INPUT};
 use netpath::diff::{self, FailOn};
+use netpath::report::ci::Verbosity;
 use netpath::report::diff as render;
 use std::path::PathBuf;
 
@@ -27,16 +29,17 @@ pub struct DiffArgs {
     /// The snapshot after the change.
     #[arg(long)]
     pub after: PathBuf,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    /// Output format: text and json are the full report; junit, sarif and github carry the
+    /// same changes as findings for CI systems.
+    #[arg(short, long, value_enum, default_value_t = CiOutput::Text)]
+    pub output: CiOutput,
     /// Exit 1 when a change of this kind is found (default: never; report only).
     #[arg(long, value_enum, default_value_t = FailOnArg::None)]
     pub fail_on: FailOnArg,
 }
 
 /// Runs `diff`; returns the exit code.
-pub fn run(a: &DiffArgs, quiet: bool) -> i32 {
+pub fn run(a: &DiffArgs, quiet: bool, verbosity: Verbosity) -> i32 {
     let Some(before) = load(&a.before, quiet) else {
         return EXIT_BAD_INPUT;
     };
@@ -48,20 +51,23 @@ pub fn run(a: &DiffArgs, quiet: bool) -> i32 {
         a.before.display().to_string(),
         a.after.display().to_string(),
     );
-    match a.output {
-        Format::Text => print!("{}", render::render_text(&bn, &an, &r)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::render_json(&bn, &an, &r))
-                .unwrap_or_else(|_| "{}".into())
-        ),
-    }
     let fail_on = match a.fail_on {
         FailOnArg::None => FailOn::Nothing,
         FailOnArg::NewlyAllowed => FailOn::NewlyAllowed,
         FailOnArg::NewlyDenied => FailOn::NewlyDenied,
         FailOnArg::Any => FailOn::Any,
     };
+    match a.output {
+        CiOutput::Text => print!("{}", render::render_text(&bn, &an, &r)),
+        CiOutput::Junit | CiOutput::Sarif | CiOutput::Github => {
+            return emit(a.output, "diff", &diff::findings(&r, fail_on), verbosity);
+        }
+        CiOutput::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::render_json(&bn, &an, &r))
+                .unwrap_or_else(|_| "{}".into())
+        ),
+    }
     if r.changes.iter().any(|c| fail_on.fails(c.kind)) {
         1
     } else {

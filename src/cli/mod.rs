@@ -5,6 +5,7 @@
 mod audit_cmd;
 mod check_cmd;
 pub mod ci_out;
+mod collect_cmd;
 mod diff_cmd;
 mod matrix_cmd;
 mod trace_cmd;
@@ -52,6 +53,12 @@ pub enum Format {
     Text,
     /// The contract's JSON.
     Json,
+    /// Graphviz dot: hops as nodes, the deciding rule on each edge, denials in red.
+    Dot,
+    /// Mermaid flowchart (renders in GitHub/GitLab Markdown).
+    Mermaid,
+    /// SVG drawn by Graphviz `dot` (must be installed).
+    Svg,
 }
 
 /// The subcommands.
@@ -67,6 +74,13 @@ pub enum Command {
     Diff(diff_cmd::DiffArgs),
     /// Findings about the snapshot, each with a severity and the file and line to change.
     Audit(audit_cmd::AuditArgs),
+    /// Gather a snapshot from the live account and cluster with your `aws` and `kubectl`.
+    Collect(collect_cmd::CollectArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Parses arguments and runs; returns the exit code.
@@ -92,8 +106,22 @@ pub fn run() -> i32 {
             Verbosity::from_flags(cli.quiet, cli.verbose),
         ),
         Command::Matrix(a) => matrix_cmd::run(&snapshot, a, color, cli.quiet),
-        Command::Diff(a) => diff_cmd::run(a, cli.quiet),
-        Command::Audit(a) => audit_cmd::run(&snapshot, a, cli.quiet),
+        Command::Diff(a) => {
+            diff_cmd::run(a, cli.quiet, Verbosity::from_flags(cli.quiet, cli.verbose))
+        }
+        Command::Audit(a) => audit_cmd::run(
+            &snapshot,
+            a,
+            cli.quiet,
+            Verbosity::from_flags(cli.quiet, cli.verbose),
+        ),
+        Command::Collect(a) => collect_cmd::run(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let name = cmd.get_name().to_string();
+            clap_complete::generate(*shell, &mut cmd, name, &mut std::io::stdout());
+            0
+        }
     }
 }
 

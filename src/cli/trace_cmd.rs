@@ -4,8 +4,8 @@ use super::{load, Format, EXIT_BAD_INPUT};
 use netpath::endpoint::{resolve_destination, resolve_source};
 use netpath::graph::Index;
 use netpath::model::Protocol;
-use netpath::report::{json, text, FlowSpec};
-use netpath::trace::{Query, Start, Tracer};
+use netpath::report::{dot, json, mermaid, picture, text, FlowSpec};
+use netpath::trace::{protocol_label, Query, Reachable, Start, Tracer};
 use std::path::Path;
 
 /// Arguments of `trace`.
@@ -114,33 +114,134 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
         ans.assumptions.extend(notes);
         ans.assumptions.sort();
         ans.assumptions.dedup();
-        match a.output {
-            Format::Text => print!("{}", text::all_ports(&snap.sources, &flow, &ans, style)),
-            Format::Json => println!("{}", pretty(&json::all_ports(&snap.sources, &flow, &ans))),
-        }
-        return ans.reachable().exit_code();
+        let code = ans.reachable().exit_code();
+        let out = match a.output {
+            Format::Text => text::all_ports(&snap.sources, &flow, &ans, style),
+            Format::Json => pretty(&json::all_ports(&snap.sources, &flow, &ans)) + "\n",
+            Format::Dot | Format::Mermaid | Format::Svg => {
+                let paths = ans.outcomes.iter().flat_map(|o| {
+                    let label = match o.ports.is_empty() {
+                        true => protocol_label(o.protocol).to_string(),
+                        false => format!("{} {}", protocol_label(o.protocol), o.ports),
+                    };
+                    o.trace.paths.iter().enumerate().map(move |(i, p)| {
+                        (
+                            format!("{label} path {}: {}", i + 1, p.disposition.as_str()),
+                            p,
+                        )
+                    })
+                });
+                let pic = picture::picture(title(&flow, ans.reachable()), paths);
+                match draw(a.output, &pic) {
+                    Ok(s) => s,
+                    Err(code) => return code,
+                }
+            }
+        };
+        write_stdout(&out);
+        return code;
     }
     let mut res = tracer.trace(&query);
     res.assumptions.extend(notes);
     res.assumptions.sort();
     res.assumptions.dedup();
     let fix = a.suggest_fix.then(|| netpath::fix::suggest(&snap, &query));
-    match a.output {
+    let out = match a.output {
         Format::Text => {
-            print!("{}", text::trace(&snap.sources, &flow, &res, style));
+            let mut s = text::trace(&snap.sources, &flow, &res, style);
             if let Some(p) = &fix {
-                print!("{}", netpath::report::fix::render_text(p, 0));
+                s.push_str(&netpath::report::fix::render_text(p, 0));
             }
+            s
         }
         Format::Json => {
             let mut v = json::trace(&snap.sources, &flow, &res);
             if let (Some(p), Some(o)) = (&fix, v.as_object_mut()) {
                 o.insert("suggested_fix".into(), netpath::report::fix::render_json(p));
             }
-            println!("{}", pretty(&v));
+            pretty(&v) + "\n"
+        }
+        Format::Dot | Format::Mermaid | Format::Svg => {
+            let paths = res
+                .paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("path {}: {}", i + 1, p.disposition.as_str()), p));
+            let pic = picture::picture(title(&flow, res.reachable), paths);
+            match draw(a.output, &pic) {
+                Ok(s) => s,
+                Err(code) => return code,
+            }
+        }
+    };
+    write_stdout(&out);
+    res.reachable.exit_code()
+}
+
+/// `SRC -> DST proto/port: verdict`.
+fn title(f: &FlowSpec, r: Reachable) -> String {
+    let port = f.dst_port.map(|p| format!("/{p}")).unwrap_or_default();
+    format!(
+        "{} -> {} {}{port}: {}",
+        f.src,
+        f.dst,
+        f.protocol,
+        r.as_str()
+    )
+}
+
+/// Draws a picture as dot, Mermaid or (through Graphviz) SVG; `Err(2)` when Graphviz is missing
+/// or fails.
+fn draw(format: Format, pic: &picture::Picture) -> Result<String, i32> {
+    match format {
+        Format::Mermaid => Ok(mermaid::render(pic)),
+        Format::Svg => svg(&dot::render(pic)),
+        _ => Ok(dot::render(pic)),
+    }
+}
+
+/// Runs Graphviz `dot -Tsvg` on `source`.
+fn svg(source: &str) -> Result<String, i32> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error[svg]: cannot run Graphviz `dot`: {e}\n  expected: Graphviz installed and `dot` on PATH (e.g. apt-get install graphviz), or use -o dot and draw it elsewhere");
+            return Err(EXIT_BAD_INPUT);
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(source.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => {
+            eprintln!(
+                "error[svg]: Graphviz `dot` failed ({}): {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            Err(EXIT_BAD_INPUT)
+        }
+        Err(e) => {
+            eprintln!("error[svg]: Graphviz `dot` failed: {e}");
+            Err(EXIT_BAD_INPUT)
         }
     }
-    res.reachable.exit_code()
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(s: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(s.as_bytes()).and_then(|()| stdout.flush());
 }
 
 fn pretty(v: &serde_json::Value) -> String {

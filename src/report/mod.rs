@@ -8,12 +8,16 @@
 pub mod audit;
 pub mod ci;
 pub mod diff;
+pub mod dot;
 pub mod findings;
 pub mod fix;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod mermaid;
+pub mod picture;
 pub mod sarif;
 pub mod summary;
 pub mod text;
