@@ -546,6 +546,8 @@ pub struct Service {
     pub session_affinity: Option<String>,
     /// `spec.loadBalancerSourceRanges`.
     pub load_balancer_source_ranges: Vec<IpNet>,
+    /// Where `spec.loadBalancerSourceRanges` is written, when it is.
+    pub load_balancer_source_ranges_at: Option<Provenance>,
     /// `spec.externalName`.
     pub external_name: Option<String>,
     /// `spec.externalIPs`.

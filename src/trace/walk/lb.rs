@@ -3,6 +3,64 @@
 use super::*;
 
 impl Tracer<'_> {
+    /// The Service's `loadBalancerSourceRanges`, checked against the client address as the load
+    /// balancer sees it. On AWS they become security group rules (the load balancer's frontend
+    /// group with the AWS Load Balancer Controller, node group rules with the legacy provider);
+    /// kube-proxy adds no KUBE-FW chain for a load balancer known by a hostname.
+    fn check_source_ranges(&self, st: &mut PathState, lb: &LoadBalancer) -> Option<Next> {
+        let svc = crate::kube::lb::service_for_load_balancer(&self.snap.cluster, lb)?;
+        let sr = crate::kube::lb::source_ranges(svc)?;
+        let key = format!(
+            "{}/{}",
+            svc.meta.namespace.as_deref().unwrap_or("default"),
+            svc.meta.name
+        );
+        let client = st.pkt.src;
+        let rule = format!("Service {key} loadBalancerSourceRanges");
+        let listed: Vec<String> = sr.ranges.iter().map(ToString::to_string).collect();
+        let enforced = if lb.security_groups.is_empty() {
+            "enforced by the node security group rules the cloud provider writes from it"
+        } else {
+            "enforced by the load balancer's frontend security group, which the controller writes from it"
+        };
+        match sr.ranges.iter().find(|r| r.contains(&client)) {
+            Some(r) => {
+                st.step(
+                    Step::new(
+                        StepKind::Filter,
+                        Layer::LbSourceRanges,
+                        Action::Permitted,
+                        rule,
+                        format!(
+                            "client {client} is in {r} ({} of Service {key}; {enforced})",
+                            sr.field
+                        ),
+                    )
+                    .at(&sr.at),
+                );
+                None
+            }
+            None => Some(
+                self.deny(
+                    st,
+                    Step::new(
+                        StepKind::Filter,
+                        Layer::LbSourceRanges,
+                        Action::Denied,
+                        rule,
+                        format!(
+                            "client {client} is outside {} of Service {key} ({}; {enforced})",
+                            sr.field,
+                            listed.join(", ")
+                        ),
+                    )
+                    .at(&sr.at)
+                    .code("LB_SOURCE_RANGES"),
+                ),
+            ),
+        }
+    }
+
     /// The zone a target lives in: given by target health, else its instance's or address's subnet.
     fn target_zone(&self, tg: &TargetGroup, t: &Target) -> Option<String> {
         if let Some(z) = &t.az {
@@ -67,6 +125,17 @@ impl Tracer<'_> {
                 .at(&lb.prov)
                 .code("BAD_STATE"),
             );
+        }
+        if let Some(svc) = &lb.modelled_from {
+            self.assume(format!(
+                "load balancer {} modelled from Service {svc} ({}): not in the AWS snapshot; its node addresses{} are placeholders and its targets are assumed healthy unless the Service says otherwise (add `aws elbv2 describe-load-balancers`, `describe-listeners`, `describe-target-groups` and `describe-target-health` to check the real one)",
+                lb.name,
+                self.snap.sources.cite(&lb.prov),
+                if lb.internet_facing { " (private and public)" } else { "" },
+            ));
+        }
+        if let Some(n) = self.check_source_ranges(st, lb) {
+            return n;
         }
         if !lb.security_groups.is_empty() {
             if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
@@ -228,6 +297,25 @@ impl Tracer<'_> {
                     )
                     .at(&t.prov),
                 );
+                if preserve && s.pkt.src == ip {
+                    let n = self.deny(
+                        &mut s,
+                        Step::new(
+                            StepKind::Drop,
+                            Layer::LoadBalancer,
+                            Action::Denied,
+                            format!("{} client IP preservation", tg.name),
+                            format!(
+                                "the client {ip} is the chosen target itself and {} keeps the client IP: a Network Load Balancer does not support hairpinning (NAT loopback) with client IP preservation, so the connection times out",
+                                tg.name
+                            ),
+                        )
+                        .at(&tg.prov)
+                        .code("NLB_LOOPBACK"),
+                    );
+                    branches.push((s, n));
+                    continue;
+                }
                 if !preserve {
                     if let Some(node_ip) = eni.primary_ip() {
                         let old_src = s.snat(node_ip, "load balancer session");
