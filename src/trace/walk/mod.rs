@@ -608,7 +608,9 @@ impl<'a> Tracer<'a> {
                     .code("ENI_SOURCE_DEST_CHECK_RESTRICTION"),
                 );
             }
-            return self.unknown(st, Layer::Fabric, eni.id.clone(), format!("{} forwards for {} (source/destination check off): what the appliance does next is not modelled", eni.id, st.pkt.dst));
+            if !self.local_pod_of(eni, st.pkt.dst) {
+                return self.unknown(st, Layer::Fabric, eni.id.clone(), format!("{} forwards for {} (source/destination check off): what the appliance does next is not modelled", eni.id, st.pkt.dst));
+            }
         }
         if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
             return n;
