@@ -869,6 +869,8 @@ pub struct IngressPath {
     pub path_type: Option<String>,
     /// `backend`.
     pub backend: IngressBackend,
+    /// Where the path is written.
+    pub at: Provenance,
 }
 
 /// `networking.k8s.io/v1 Ingress`.
@@ -882,6 +884,8 @@ pub struct Ingress {
     pub default_backend: Option<IngressBackend>,
     /// `spec.rules`.
     pub rules: Vec<IngressRule>,
+    /// `status.loadBalancer.ingress[].hostname`: the load balancers serving it.
+    pub load_balancer_hostnames: Vec<String>,
 }
 
 /// A Route backend (`to` or `alternateBackends`).

@@ -1,6 +1,7 @@
 //! Load balancer nodes: listener, target group, target choice, and address translation.
 
 use super::*;
+use crate::model::cluster::PortRef;
 
 impl Tracer<'_> {
     /// The Service's `loadBalancerSourceRanges`, checked against the client address as the load
@@ -81,6 +82,104 @@ impl Tracer<'_> {
         };
         eni.and_then(|e| cloud.interfaces.get(&e))
             .map(|e| e.az.clone())
+    }
+
+    /// An ALB serving Ingresses routes by their host and path rules (the controller writes them
+    /// as listener rules): the request's host and path pick one Ingress path, whose backend
+    /// Service has the target groups named after it. Without request attributes every target
+    /// group of the load balancer is traced; with them and no matching rule, the controller's
+    /// default action answers 404.
+    fn alb_route(
+        &self,
+        st: &mut PathState,
+        lb: &LoadBalancer,
+        listener: &Listener,
+    ) -> Result<Vec<String>, Next> {
+        let ings = crate::kube::lb::ingresses_for_load_balancer(&self.snap.cluster, lb);
+        if ings.is_empty() {
+            return Ok(listener.target_group_arns.clone());
+        }
+        let mut all: Vec<String> = listener.target_group_arns.clone();
+        for tg in self.cloud().target_groups.values() {
+            if tg.load_balancer_arns.contains(&lb.arn) && !all.contains(&tg.arn) {
+                all.push(tg.arn.clone());
+            }
+        }
+        let keys: Vec<String> = ings.iter().map(|i| i.meta.key()).collect();
+        let http = self.http.borrow().clone().unwrap_or_default();
+        if http.host.is_none() && http.path.is_none() {
+            self.assume(format!(
+                "{} routes by the host and path rules of Ingress {}: without --http-host/--http-path every target group behind it is traced",
+                lb.name,
+                keys.join(", ")
+            ));
+            return Ok(all);
+        }
+        let path = http.path.as_deref().unwrap_or("/");
+        let host = http.host.as_deref();
+        let shown = format!("host {} path {path}", host.unwrap_or("(none)"));
+        let Some((ing, p)) = crate::kube::lb::route_request(&ings, host, path) else {
+            return Err(self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::LoadBalancer,
+                    Action::Denied,
+                    format!("{} Ingress rules", lb.name),
+                    format!(
+                        "no rule of Ingress {} matches {shown}: the ALB answers with the controller's default action (fixed response 404)",
+                        keys.join(", ")
+                    ),
+                )
+                .at(&ing_prov(&ings))
+                .code("ALB_NO_RULE_MATCH"),
+            ));
+        };
+        let ns = ing.meta.namespace_or_default();
+        let svc = p.backend.service_name.clone().unwrap_or_default();
+        let port = match &p.backend.service_port {
+            Some(PortRef::Number(n)) => n.to_string(),
+            Some(PortRef::Name(n)) => n.clone(),
+            None => "?".into(),
+        };
+        st.step(
+            Step::new(
+                StepKind::LoadBalancer,
+                Layer::LoadBalancer,
+                Action::Forwarded,
+                format!("Ingress {} {}", ing.meta.key(), p.path.as_deref().unwrap_or("/")),
+                format!(
+                    "{shown} matches Ingress {} path {} ({}): backend Service {ns}/{svc} port {port}",
+                    ing.meta.key(),
+                    p.path.as_deref().unwrap_or("/"),
+                    p.path_type.as_deref().unwrap_or("ImplementationSpecific")
+                ),
+            )
+            .at(&p.at),
+        );
+        let prefix = crate::kube::lb::target_group_prefix(ns, &svc);
+        let chosen: Vec<String> = all
+            .iter()
+            .filter(|a| {
+                self.cloud()
+                    .target_groups
+                    .get(*a)
+                    .is_some_and(|t| t.name.starts_with(&prefix))
+            })
+            .cloned()
+            .collect();
+        if chosen.is_empty() {
+            return Err(self.unknown(
+                st,
+                Layer::LoadBalancer,
+                format!("{ns}/{svc}"),
+                format!(
+                    "no target group of {} is named for Service {ns}/{svc} ({prefix}…): add `aws elbv2 describe-target-groups --load-balancer-arn {}`",
+                    lb.name, lb.arn
+                ),
+            ));
+        }
+        Ok(chosen)
     }
 
     fn target_ip(&self, tg: &TargetGroup, t: &Target) -> Option<IpAddr> {
@@ -184,8 +283,16 @@ impl Tracer<'_> {
             "{} listener {}:{}",
             lb.name, listener.protocol, listener.port
         );
+        let tg_arns = if lb.kind == LoadBalancerKind::Application {
+            match self.alb_route(st, lb, listener) {
+                Ok(v) => v,
+                Err(n) => return n,
+            }
+        } else {
+            listener.target_group_arns.clone()
+        };
         let mut branches = Vec::new();
-        for tg_arn in &listener.target_group_arns {
+        for tg_arn in &tg_arns {
             let Some(tg) = cloud.target_groups.get(tg_arn) else {
                 return self.unknown(st, Layer::LoadBalancer, tg_arn.clone(), format!("target group {tg_arn} is not in the snapshot: add `aws elbv2 describe-target-groups`"));
             };
@@ -348,4 +455,10 @@ impl Tracer<'_> {
         }
         Next::Branch(branches)
     }
+}
+
+fn ing_prov(ings: &[&crate::model::cluster::Ingress]) -> crate::source::Provenance {
+    ings.first()
+        .map(|i| i.meta.at.clone())
+        .unwrap_or_else(|| crate::source::Provenance::file(crate::source::FileId(0)))
 }
