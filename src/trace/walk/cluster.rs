@@ -288,7 +288,10 @@ impl Tracer<'_> {
             .and_then(|e| self.cloud().vpcs.get(&e.vpc_id));
         let inside_vpc = vpc.is_some_and(|v| v.contains(st.pkt.dst));
         let excluded = exclude.iter().any(|c| c.contains(&st.pkt.dst));
-        if from_pod && !inside_vpc && !excluded {
+        if from_pod && !inside_vpc && st.pkt.dst.is_ipv6() {
+            st.step(Step::new(StepKind::Route, Layer::Iptables, Action::Forwarded, "VPC CNI IPv6",
+                format!("{} is outside the VPC: an IPv6 pod address is a global VPC address, so the VPC CNI does not SNAT it (it leaves as {})", st.pkt.dst, st.pkt.src)));
+        } else if from_pod && !inside_vpc && !excluded {
             if external_snat {
                 st.step(Step::new(StepKind::Route, Layer::Iptables, Action::Forwarded, "AWS_VPC_K8S_CNI_EXTERNALSNAT=true", format!("{} is outside the VPC; external SNAT is on, so the pod address is kept (a NAT gateway must translate it)", st.pkt.dst)));
             } else if let Some(ip) = node.ip {
