@@ -32,7 +32,7 @@ pub struct Destination {
 /// The source forms this build understands, for error messages.
 pub const SOURCE_FORMS: &str = "NS/NAME or pod/NS/NAME (a pod or a workload's pods), node/NAME, an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, subnet-…, vpc-…, vgw-… or vpn-… (optionally :ADDRESS)";
 /// The destination forms this build understands, for error messages.
-pub const DESTINATION_FORMS: &str = "NS/NAME or pod/NS/NAME, svc/NS/NAME, NAME.NS.svc.cluster.local, NAME.NS, node/NAME, an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, lb/NAME or a load balancer DNS name";
+pub const DESTINATION_FORMS: &str = "NS/NAME or pod/NS/NAME, svc/NS/NAME, NAME.NS.svc.cluster.local, NAME.NS, node/NAME, an instance id (i-…), instance/NAME-TAG, an ENI id (eni-…), an IP address, `internet`, lb/NAME or a load balancer DNS name, ingress/NS/NAME";
 
 fn instance_by_name<'a>(
     snap: &'a Snapshot,
@@ -259,6 +259,9 @@ pub fn resolve_destination(
     if let Some(lb) = find_lb(snap, name) {
         return resolve_lb(snap, ix, lb, from_outside);
     }
+    if let Some(key) = name.strip_prefix("ingress/") {
+        return resolve_ingress(snap, ix, key, from_outside);
+    }
     let eni_id = if name.starts_with("eni-") {
         snap.cloud
             .interfaces
@@ -309,6 +312,39 @@ pub fn resolve_destination(
     Err(format!(
         "unknown destination {name:?}: expected {DESTINATION_FORMS}"
     ))
+}
+
+/// An Ingress (`ingress/NS/NAME`): the front end of the load balancer its status names.
+fn resolve_ingress(
+    snap: &Snapshot,
+    ix: &Index,
+    key: &str,
+    from_outside: bool,
+) -> Result<Destination, String> {
+    let ing = snap
+        .cluster
+        .ingresses
+        .iter()
+        .find(|i| i.meta.key() == key)
+        .ok_or_else(|| format!("Ingress {key} is not in the snapshot"))?;
+    let lb = snap
+        .cloud
+        .load_balancers
+        .values()
+        .find(|lb| {
+            crate::kube::lb::ingresses_for_load_balancer(&snap.cluster, lb)
+                .iter()
+                .any(|i| std::ptr::eq(*i, ing))
+        })
+        .ok_or_else(|| {
+            format!("no load balancer of the snapshot serves Ingress {key} (by its status hostname or the alb.ingress.kubernetes.io/load-balancer-name annotation): add `aws elbv2 describe-load-balancers`")
+        })?;
+    let mut d = resolve_lb(snap, ix, lb, from_outside)?;
+    d.notes.push(format!(
+        "Ingress {key} is served by {} ({})",
+        lb.name, lb.dns_name
+    ));
+    Ok(d)
 }
 
 /// A load balancer's front end: one address per node. From outside, an internet-facing load

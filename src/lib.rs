@@ -5,12 +5,15 @@
 //! decision functions of [`eval`]; [`check`] runs scenario files; [`report`] renders results.
 //! Only `report` and the binary produce output.
 
+pub mod audit;
 pub mod check;
 pub mod collect;
 pub mod diag;
 pub mod diff;
 pub mod endpoint;
 pub mod eval;
+pub mod fix;
+pub mod gen;
 pub mod graph;
 pub mod ingest;
 pub mod kube;

@@ -318,3 +318,43 @@ fn diff_findings_go_through_the_same_renderers() {
         .iter()
         .any(|r| r["ruleId"] == "diff/newly-allowed" && r["level"] == "error"));
 }
+
+#[test]
+fn audit_findings_validate_in_every_ci_format() {
+    let run = |fmt: &str| netpath(&["-q", "-s", "models/eks-reference", "audit", "-o", fmt]);
+    let text = run("text");
+    let sarif = run("sarif");
+    let junit = run("junit");
+    let github = run("github");
+    assert_eq!(
+        text.status.code(),
+        Some(1),
+        "the reference model has error findings"
+    );
+    for o in [&sarif, &junit, &github] {
+        assert_eq!(
+            o.status.code(),
+            text.status.code(),
+            "same exit code in every format"
+        );
+    }
+    let doc: Value = serde_json::from_slice(&sarif.stdout).expect("SARIF");
+    let errors = sarif_errors(&sarif_validator(), &doc);
+    assert!(errors.is_empty(), "invalid SARIF: {errors:#?}");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "audit/nacl-breaks-reply"
+            && r["locations"][0]["physicalLocation"]["region"]["startLine"] == 288));
+    let xml = String::from_utf8_lossy(&junit.stdout).to_string();
+    if let Some(errors) = junit_xsd_errors(&xml, "audit") {
+        assert!(errors.is_empty(), "invalid JUnit XML:\n{errors}");
+    }
+    let annotations = String::from_utf8_lossy(&github.stdout);
+    assert!(
+        annotations.lines().any(|l| l.starts_with(
+            "::error file=models/eks-reference/aws/describe-network-acls.json,line=288,"
+        )),
+        "{annotations}"
+    );
+}

@@ -68,7 +68,7 @@ fn completions_for_bash_zsh_and_fish_name_every_command() {
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let script = String::from_utf8_lossy(&out.stdout);
         assert!(script.contains(marker), "{shell}: {marker}");
-        for sub in ["trace", "check", "matrix", "collect", "diff"] {
+        for sub in ["trace", "check", "matrix", "collect", "diff", "audit"] {
             assert!(script.contains(sub), "{shell} completes {sub}");
         }
     }

@@ -111,6 +111,10 @@ fn evaluate(snap: &Snapshot, ix: &Index, e: &Expectation) -> Result<Outcome, Str
         }
     }
     stops.push_str(&summary::stops(&snap.sources, &paths));
+    if !pass && e.reachable && port.is_some() {
+        let plan = netpath::fix::suggest(snap, &q);
+        stops.push_str(&netpath::report::fix::render_text(&plan, 0));
+    }
     let port_text = port
         .map(|p| format!("{protocol}/{p}"))
         .unwrap_or_else(|| "any port".into());

@@ -1,6 +1,6 @@
 //! `netpath diff --before DIR --after DIR`.
 
-use super::ci_out::{self, CiOutput};
+use super::ci_out::{emit, CiOutput};
 use super::{load, EXIT_BAD_INPUT};
 use netpath::diff::{self, FailOn};
 use netpath::report::ci::Verbosity;
@@ -29,7 +29,8 @@ pub struct DiffArgs {
     /// The snapshot after the change.
     #[arg(long)]
     pub after: PathBuf,
-    /// Output format (junit, sarif and github carry the changes as findings).
+    /// Output format: text and json are the full report; junit, sarif and github carry the
+    /// same changes as findings for CI systems.
     #[arg(short, long, value_enum, default_value_t = CiOutput::Text)]
     pub output: CiOutput,
     /// Exit 1 when a change of this kind is found (default: never; report only).
@@ -38,8 +39,7 @@ pub struct DiffArgs {
 }
 
 /// Runs `diff`; returns the exit code.
-pub fn run(a: &DiffArgs, verbosity: Verbosity) -> i32 {
-    let quiet = verbosity == Verbosity::Quiet;
+pub fn run(a: &DiffArgs, quiet: bool, verbosity: Verbosity) -> i32 {
     let Some(before) = load(&a.before, quiet) else {
         return EXIT_BAD_INPUT;
     };
@@ -59,15 +59,14 @@ pub fn run(a: &DiffArgs, verbosity: Verbosity) -> i32 {
     };
     match a.output {
         CiOutput::Text => print!("{}", render::render_text(&bn, &an, &r)),
+        CiOutput::Junit | CiOutput::Sarif | CiOutput::Github => {
+            return emit(a.output, "diff", &diff::findings(&r, fail_on), verbosity);
+        }
         CiOutput::Json => println!(
             "{}",
             serde_json::to_string_pretty(&render::render_json(&bn, &an, &r))
                 .unwrap_or_else(|_| "{}".into())
         ),
-        other => {
-            // The same exit code as below: a finding fails exactly when fail_on fails it.
-            return ci_out::emit(other, "diff", &diff::findings(&r, fail_on), verbosity);
-        }
     }
     if r.changes.iter().any(|c| fail_on.fails(c.kind)) {
         1

@@ -2,6 +2,7 @@
 //! Exit codes: 0 holds / reachable on every path, 1 does not hold, 3 some paths only,
 //! 2 bad input or usage.
 
+mod audit_cmd;
 mod check_cmd;
 pub mod ci_out;
 mod collect_cmd;
@@ -69,6 +70,10 @@ pub enum Command {
     Check(check_cmd::CheckArgs),
     /// Every workload to every workload: the connections the policies allow.
     Matrix(matrix_cmd::MatrixArgs),
+    /// Every flow whose reachability changed between two snapshots.
+    Diff(diff_cmd::DiffArgs),
+    /// Findings about the snapshot, each with a severity and the file and line to change.
+    Audit(audit_cmd::AuditArgs),
     /// Gather a snapshot from the live account and cluster with your `aws` and `kubectl`.
     Collect(collect_cmd::CollectArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -76,8 +81,6 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Every flow whose reachability changed between two snapshots.
-    Diff(diff_cmd::DiffArgs),
 }
 
 /// Parses arguments and runs; returns the exit code.
@@ -110,6 +113,15 @@ pub fn run() -> i32 {
             Verbosity::from_flags(cli.quiet, cli.verbose),
         ),
         Command::Matrix(a) => matrix_cmd::run(&snapshot, a, color, cli.quiet),
+        Command::Diff(a) => {
+            diff_cmd::run(a, cli.quiet, Verbosity::from_flags(cli.quiet, cli.verbose))
+        }
+        Command::Audit(a) => audit_cmd::run(
+            &snapshot,
+            a,
+            cli.quiet,
+            Verbosity::from_flags(cli.quiet, cli.verbose),
+        ),
         Command::Collect(a) => collect_cmd::run(a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -122,7 +134,6 @@ pub fn run() -> i32 {
                 .and_then(|()| std::io::Write::flush(&mut stdout));
             0
         }
-        Command::Diff(a) => diff_cmd::run(a, Verbosity::from_flags(cli.quiet, cli.verbose)),
     }
 }
 

@@ -36,6 +36,10 @@ pub struct TraceArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// For a flow that does not get through: the smallest change at each layer that stops it,
+    /// as a patch-ready snippet, verified by re-tracing with the change applied (needs --port).
+    #[arg(long, requires = "port")]
+    pub suggest_fix: bool,
 }
 
 /// Runs `trace`; returns the exit code.
@@ -141,9 +145,22 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
     res.assumptions.extend(notes);
     res.assumptions.sort();
     res.assumptions.dedup();
+    let fix = a.suggest_fix.then(|| netpath::fix::suggest(&snap, &query));
     let out = match a.output {
-        Format::Text => text::trace(&snap.sources, &flow, &res, style),
-        Format::Json => pretty(&json::trace(&snap.sources, &flow, &res)) + "\n",
+        Format::Text => {
+            let mut s = text::trace(&snap.sources, &flow, &res, style);
+            if let Some(p) = &fix {
+                s.push_str(&netpath::report::fix::render_text(p, 0));
+            }
+            s
+        }
+        Format::Json => {
+            let mut v = json::trace(&snap.sources, &flow, &res);
+            if let (Some(p), Some(o)) = (&fix, v.as_object_mut()) {
+                o.insert("suggested_fix".into(), netpath::report::fix::render_json(p));
+            }
+            pretty(&v) + "\n"
+        }
         Format::Dot | Format::Mermaid | Format::Svg => {
             let paths = res
                 .paths

@@ -87,6 +87,7 @@ pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
         }
     }
     aws_docs.lower(&mut snap, &mut diags);
+    crate::kube::lbmodel::model_service_load_balancers(&mut snap, &mut diags);
     if !snap.unrecognised.is_empty() {
         let names: Vec<String> = snap
             .unrecognised

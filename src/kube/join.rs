@@ -4,7 +4,7 @@
 //!
 //! Built once per snapshot (part of the compile step); lookups only, no decisions.
 
-use crate::model::cluster::{ClusterObjects, EncapMode, Pod};
+use crate::model::cluster::{ClusterObjects, EncapMode, IpPool, Pod};
 use crate::model::Cloud;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -31,6 +31,9 @@ pub enum CniMode {
         pools: Vec<IpNet>,
         /// `natOutgoing`: pod traffic leaving the pools is SNATed to the node.
         nat_outgoing: bool,
+        /// `CrossSubnet` mode: only traffic between nodes in different subnets is encapsulated;
+        /// within a subnet pod packets are routed natively, pod addresses on the wire.
+        cross_subnet: bool,
     },
 }
 
@@ -175,10 +178,24 @@ pub fn detect_cni(objects: &ClusterObjects) -> Option<CniMode> {
         } else {
             Encap::Ipip
         };
+        let mode = |p: &IpPool| -> EncapMode {
+            match encap {
+                Encap::Vxlan => p.vxlan_mode.clone(),
+                Encap::Ipip => p.ipip_mode.clone(),
+            }
+        };
+        let encapsulating: Vec<EncapMode> = overlay
+            .iter()
+            .map(|p| mode(p))
+            .filter(|m| *m != EncapMode::Never)
+            .collect();
+        let cross_subnet =
+            !encapsulating.is_empty() && encapsulating.iter().all(|m| *m == EncapMode::CrossSubnet);
         return Some(CniMode::Overlay {
             encap,
             pools: overlay.iter().filter_map(|p| p.cidr).collect(),
             nat_outgoing: overlay.iter().any(|p| p.nat_outgoing),
+            cross_subnet,
         });
     }
     if objects.nodes.is_empty() && objects.pods.is_empty() {

@@ -1,5 +1,7 @@
 //! The cluster layer: kube-proxy service translation and the joins between cluster and cloud.
 
 pub mod join;
+pub mod lb;
+pub mod lbmodel;
 pub mod names;
 pub mod proxy;

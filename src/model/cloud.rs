@@ -860,6 +860,8 @@ pub struct LoadBalancer {
     pub cross_zone: Option<bool>,
     /// Listeners, when read. `None` when no `describe-listeners` input names this LB.
     pub listeners: Option<Vec<Listener>>,
+    /// The Service (`namespace/name`) it was modelled from, when the AWS snapshot lacks it.
+    pub modelled_from: Option<String>,
     /// Where it was defined.
     pub prov: Provenance,
 }

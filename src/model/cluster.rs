@@ -546,6 +546,8 @@ pub struct Service {
     pub session_affinity: Option<String>,
     /// `spec.loadBalancerSourceRanges`.
     pub load_balancer_source_ranges: Vec<IpNet>,
+    /// Where `spec.loadBalancerSourceRanges` is written, when it is.
+    pub load_balancer_source_ranges_at: Option<Provenance>,
     /// `spec.externalName`.
     pub external_name: Option<String>,
     /// `spec.externalIPs`.
@@ -867,6 +869,8 @@ pub struct IngressPath {
     pub path_type: Option<String>,
     /// `backend`.
     pub backend: IngressBackend,
+    /// Where the path is written.
+    pub at: Provenance,
 }
 
 /// `networking.k8s.io/v1 Ingress`.
@@ -880,6 +884,8 @@ pub struct Ingress {
     pub default_backend: Option<IngressBackend>,
     /// `spec.rules`.
     pub rules: Vec<IngressRule>,
+    /// `status.loadBalancer.ingress[].hostname`: the load balancers serving it.
+    pub load_balancer_hostnames: Vec<String>,
 }
 
 /// A Route backend (`to` or `alternateBackends`).

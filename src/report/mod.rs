@@ -5,10 +5,12 @@
 //! [`findings::Finding`]s through [`ci::render`]: text, JSON, JUnit XML, SARIF 2.1.0 and GitHub
 //! annotations; pictures of a trace (Graphviz dot, Mermaid) and the matrix as an HTML page.
 
+pub mod audit;
 pub mod ci;
 pub mod diff;
 pub mod dot;
 pub mod findings;
+pub mod fix;
 pub mod github;
 pub mod html;
 pub mod json;

@@ -1823,6 +1823,7 @@ impl Lowerer<'_> {
                     .unwrap_or_default(),
                 cross_zone: None,
                 listeners: None,
+                modelled_from: None,
                 prov,
             };
             self.cloud

@@ -373,6 +373,7 @@ pub(super) fn service(
         internal_traffic_policy: traffic_policy(cx, spec, "internalTrafficPolicy"),
         session_affinity: cx.str(spec, "sessionAffinity"),
         load_balancer_source_ranges: cx.cidrs(spec, "loadBalancerSourceRanges", false),
+        load_balancer_source_ranges_at: spec.get("loadBalancerSourceRanges").map(|n| cx.prov(n)),
         external_name: cx.str(spec, "externalName"),
         external_ips,
         health_check_node_port: cx.port(spec, "healthCheckNodePort"),

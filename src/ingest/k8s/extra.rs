@@ -67,6 +67,7 @@ pub(super) fn ingress(
                     path: cx.str(p, "path"),
                     path_type: cx.str(p, "pathType"),
                     backend: backend(cx, b),
+                    at: cx.prov(p),
                 });
             }
         }
@@ -75,11 +76,23 @@ pub(super) fn ingress(
             paths,
         });
     }
+    let status = cx.obj(doc, "status").unwrap_or(&e);
+    let lb = cx.obj(status, "loadBalancer").unwrap_or(&e);
+    let load_balancer_hostnames = cx
+        .seq(lb, "ingress")
+        .iter()
+        .filter_map(|i| i.get("hostname"))
+        .filter_map(|h| match &h.v {
+            Val::Str(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
     out.ingresses.push(Ingress {
         meta: meta.clone(),
         ingress_class_name: cx.str(spec, "ingressClassName"),
         default_backend,
         rules,
+        load_balancer_hostnames,
     });
     Some(meta)
 }

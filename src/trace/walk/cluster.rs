@@ -145,6 +145,24 @@ impl Tracer<'_> {
         Next::Done(Disposition::Delivered)
     }
 
+    /// True when `ip` is a pod running on the node `eni` is attached to (an overlay pod routed to
+    /// its node natively).
+    pub(super) fn local_pod_of(&self, eni: &Interface, ip: IpAddr) -> bool {
+        let Some(node) = eni
+            .instance_id
+            .as_deref()
+            .and_then(|i| self.ix.cluster.node_by_instance(i))
+        else {
+            return false;
+        };
+        self.ix
+            .cluster
+            .pod_by_ip
+            .get(&ip)
+            .and_then(|&p| self.pod(p))
+            .is_some_and(|pod| pod.spec.node_name.as_deref() == Some(node.name.as_str()))
+    }
+
     /// After an interface of a cluster node accepts a packet: decapsulate overlay traffic, and
     /// hand pod-bound (or node-bound) packets to the node's network stack.
     pub(super) fn hand_to_node(&self, st: &mut PathState, eni: &Interface) -> Option<Next> {
@@ -244,7 +262,8 @@ impl Tracer<'_> {
                 encap,
                 pools,
                 nat_outgoing,
-            }) => self.overlay_out(st, node, encap, &pools, nat_outgoing),
+                cross_subnet,
+            }) => self.overlay_out(st, node, encap, &pools, nat_outgoing, cross_subnet),
             Some(CniMode::VpcCni {
                 external_snat,
                 exclude_snat,
@@ -269,7 +288,10 @@ impl Tracer<'_> {
             .and_then(|e| self.cloud().vpcs.get(&e.vpc_id));
         let inside_vpc = vpc.is_some_and(|v| v.contains(st.pkt.dst));
         let excluded = exclude.iter().any(|c| c.contains(&st.pkt.dst));
-        if from_pod && !inside_vpc && !excluded {
+        if from_pod && !inside_vpc && st.pkt.dst.is_ipv6() {
+            st.step(Step::new(StepKind::Route, Layer::Iptables, Action::Forwarded, "VPC CNI IPv6",
+                format!("{} is outside the VPC: an IPv6 pod address is a global VPC address, so the VPC CNI does not SNAT it (it leaves as {})", st.pkt.dst, st.pkt.src)));
+        } else if from_pod && !inside_vpc && !excluded {
             if external_snat {
                 st.step(Step::new(StepKind::Route, Layer::Iptables, Action::Forwarded, "AWS_VPC_K8S_CNI_EXTERNALSNAT=true", format!("{} is outside the VPC; external SNAT is on, so the pod address is kept (a NAT gateway must translate it)", st.pkt.dst)));
             } else if let Some(ip) = node.ip {
@@ -291,6 +313,7 @@ impl Tracer<'_> {
         encap: Encap,
         pools: &[IpNet],
         nat_outgoing: bool,
+        cross_subnet: bool,
     ) -> Next {
         let in_pool = |ip: IpAddr| pools.iter().any(|p| p.contains(&ip));
         if in_pool(st.pkt.dst) {
@@ -323,6 +346,11 @@ impl Tracer<'_> {
                     "a node without an InternalIP cannot be a tunnel endpoint",
                 );
             };
+            if cross_subnet {
+                if let Some(next) = self.cross_subnet_native(st, node, dst_node, encap) {
+                    return next;
+                }
+            }
             let (protocol, dst_port) = match encap {
                 Encap::Vxlan => (Protocol::Udp, VXLAN_PORT),
                 Encap::Ipip => (Protocol::Other(4), 0),
@@ -360,6 +388,103 @@ impl Tracer<'_> {
             }
         }
         self.send_from_node(st, node, None)
+    }
+
+    /// Calico `CrossSubnet`: between two nodes in the same subnet the pod packet is routed
+    /// natively (`via <node IP> dev eth0`), pod addresses on the wire: the sending interface's
+    /// security groups see the pod addresses, the VPC delivers it to the other node's interface
+    /// without route table or NACL, and both interfaces need source/destination check off.
+    /// `None` when the nodes are in different subnets (the packet is encapsulated).
+    fn cross_subnet_native(
+        &self,
+        st: &mut PathState,
+        node: &NodeJoin,
+        dst_node: &NodeJoin,
+        encap: Encap,
+    ) -> Option<Next> {
+        let cloud = self.cloud();
+        let src_eni = node
+            .primary_eni
+            .as_ref()
+            .and_then(|e| cloud.interfaces.get(e))?;
+        let dst_eni = dst_node
+            .primary_eni
+            .as_ref()
+            .and_then(|e| cloud.interfaces.get(e))?;
+        if src_eni.subnet_id != dst_eni.subnet_id {
+            return None;
+        }
+        let pool_rule = format!(
+            "IPPool {}Mode CrossSubnet",
+            if encap == Encap::Vxlan {
+                "vxlan"
+            } else {
+                "ipip"
+            }
+        );
+        st.step(Step::new(
+            StepKind::Route,
+            Layer::Routing,
+            Action::Forwarded,
+            pool_rule.clone(),
+            format!(
+                "{} and {} share {}: no encapsulation, {} is routed natively via {} on eth0 (pod addresses on the wire)",
+                node.name,
+                dst_node.name,
+                src_eni.subnet_id,
+                st.pkt.dst,
+                dst_node.ip.map(|i| i.to_string()).unwrap_or_default()
+            ),
+        ));
+        st.step(Step::new(
+            StepKind::VpcFabric,
+            Layer::Fabric,
+            Action::Forwarded,
+            src_eni.id.clone(),
+            format!("leaves {} through {}", node.name, src_eni.id),
+        ));
+        st.origin_vpc = Some(src_eni.vpc_id.clone());
+        st.local_origin = false;
+        if src_eni.source_dest_check && !src_eni.owns(st.pkt.src) {
+            return Some(self.deny(
+                st,
+                Step::new(
+                    StepKind::Drop,
+                    Layer::Fabric,
+                    Action::Denied,
+                    format!("{} source/dest check", src_eni.id),
+                    format!(
+                        "{} sends from {}, an address it does not own, with source/destination check on ({pool_rule} needs it off)",
+                        src_eni.id, st.pkt.src
+                    ),
+                )
+                .at(&src_eni.prov)
+                .code("ENI_SOURCE_DEST_CHECK_RESTRICTION"),
+            ));
+        }
+        if let Some(n) = self.check_sg(st, src_eni, SgDirection::Egress) {
+            return Some(n);
+        }
+        let subnet_prov = cloud
+            .subnets
+            .get(&src_eni.subnet_id)
+            .map(|s| s.prov.clone());
+        st.step(
+            Step::new(
+                StepKind::VpcFabric,
+                Layer::Fabric,
+                Action::Forwarded,
+                src_eni.subnet_id.clone(),
+                format!(
+                    "next hop {} is in the same subnet {}: delivered to {} directly, no route table or NACL",
+                    dst_node.ip.map(|i| i.to_string()).unwrap_or_default(),
+                    src_eni.subnet_id,
+                    dst_eni.id
+                ),
+            )
+            .at_opt(subnet_prov.as_ref()),
+        );
+        Some(Next::Go(Loc::Arrive(dst_eni.id.clone())))
     }
 
     /// Sends from one of the node's interfaces (the primary one unless `eni` names another):

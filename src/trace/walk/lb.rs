@@ -1,8 +1,67 @@
 //! Load balancer nodes: listener, target group, target choice, and address translation.
 
 use super::*;
+use crate::model::cluster::PortRef;
 
 impl Tracer<'_> {
+    /// The Service's `loadBalancerSourceRanges`, checked against the client address as the load
+    /// balancer sees it. On AWS they become security group rules (the load balancer's frontend
+    /// group with the AWS Load Balancer Controller, node group rules with the legacy provider);
+    /// kube-proxy adds no KUBE-FW chain for a load balancer known by a hostname.
+    fn check_source_ranges(&self, st: &mut PathState, lb: &LoadBalancer) -> Option<Next> {
+        let svc = crate::kube::lb::service_for_load_balancer(&self.snap.cluster, lb)?;
+        let sr = crate::kube::lb::source_ranges(svc)?;
+        let key = format!(
+            "{}/{}",
+            svc.meta.namespace.as_deref().unwrap_or("default"),
+            svc.meta.name
+        );
+        let client = st.pkt.src;
+        let rule = format!("Service {key} loadBalancerSourceRanges");
+        let listed: Vec<String> = sr.ranges.iter().map(ToString::to_string).collect();
+        let enforced = if lb.security_groups.is_empty() {
+            "enforced by the node security group rules the cloud provider writes from it"
+        } else {
+            "enforced by the load balancer's frontend security group, which the controller writes from it"
+        };
+        match sr.ranges.iter().find(|r| r.contains(&client)) {
+            Some(r) => {
+                st.step(
+                    Step::new(
+                        StepKind::Filter,
+                        Layer::LbSourceRanges,
+                        Action::Permitted,
+                        rule,
+                        format!(
+                            "client {client} is in {r} ({} of Service {key}; {enforced})",
+                            sr.field
+                        ),
+                    )
+                    .at(&sr.at),
+                );
+                None
+            }
+            None => Some(
+                self.deny(
+                    st,
+                    Step::new(
+                        StepKind::Filter,
+                        Layer::LbSourceRanges,
+                        Action::Denied,
+                        rule,
+                        format!(
+                            "client {client} is outside {} of Service {key} ({}; {enforced})",
+                            sr.field,
+                            listed.join(", ")
+                        ),
+                    )
+                    .at(&sr.at)
+                    .code("LB_SOURCE_RANGES"),
+                ),
+            ),
+        }
+    }
+
     /// The zone a target lives in: given by target health, else its instance's or address's subnet.
     fn target_zone(&self, tg: &TargetGroup, t: &Target) -> Option<String> {
         if let Some(z) = &t.az {
@@ -23,6 +82,104 @@ impl Tracer<'_> {
         };
         eni.and_then(|e| cloud.interfaces.get(&e))
             .map(|e| e.az.clone())
+    }
+
+    /// An ALB serving Ingresses routes by their host and path rules (the controller writes them
+    /// as listener rules): the request's host and path pick one Ingress path, whose backend
+    /// Service has the target groups named after it. Without request attributes every target
+    /// group of the load balancer is traced; with them and no matching rule, the controller's
+    /// default action answers 404.
+    fn alb_route(
+        &self,
+        st: &mut PathState,
+        lb: &LoadBalancer,
+        listener: &Listener,
+    ) -> Result<Vec<String>, Next> {
+        let ings = crate::kube::lb::ingresses_for_load_balancer(&self.snap.cluster, lb);
+        if ings.is_empty() {
+            return Ok(listener.target_group_arns.clone());
+        }
+        let mut all: Vec<String> = listener.target_group_arns.clone();
+        for tg in self.cloud().target_groups.values() {
+            if tg.load_balancer_arns.contains(&lb.arn) && !all.contains(&tg.arn) {
+                all.push(tg.arn.clone());
+            }
+        }
+        let keys: Vec<String> = ings.iter().map(|i| i.meta.key()).collect();
+        let http = self.http.borrow().clone().unwrap_or_default();
+        if http.host.is_none() && http.path.is_none() {
+            self.assume(format!(
+                "{} routes by the host and path rules of Ingress {}: without --http-host/--http-path every target group behind it is traced",
+                lb.name,
+                keys.join(", ")
+            ));
+            return Ok(all);
+        }
+        let path = http.path.as_deref().unwrap_or("/");
+        let host = http.host.as_deref();
+        let shown = format!("host {} path {path}", host.unwrap_or("(none)"));
+        let Some((ing, p)) = crate::kube::lb::route_request(&ings, host, path) else {
+            return Err(self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::LoadBalancer,
+                    Action::Denied,
+                    format!("{} Ingress rules", lb.name),
+                    format!(
+                        "no rule of Ingress {} matches {shown}: the ALB answers with the controller's default action (fixed response 404)",
+                        keys.join(", ")
+                    ),
+                )
+                .at(&ing_prov(&ings))
+                .code("ALB_NO_RULE_MATCH"),
+            ));
+        };
+        let ns = ing.meta.namespace_or_default();
+        let svc = p.backend.service_name.clone().unwrap_or_default();
+        let port = match &p.backend.service_port {
+            Some(PortRef::Number(n)) => n.to_string(),
+            Some(PortRef::Name(n)) => n.clone(),
+            None => "?".into(),
+        };
+        st.step(
+            Step::new(
+                StepKind::LoadBalancer,
+                Layer::LoadBalancer,
+                Action::Forwarded,
+                format!("Ingress {} {}", ing.meta.key(), p.path.as_deref().unwrap_or("/")),
+                format!(
+                    "{shown} matches Ingress {} path {} ({}): backend Service {ns}/{svc} port {port}",
+                    ing.meta.key(),
+                    p.path.as_deref().unwrap_or("/"),
+                    p.path_type.as_deref().unwrap_or("ImplementationSpecific")
+                ),
+            )
+            .at(&p.at),
+        );
+        let prefix = crate::kube::lb::target_group_prefix(ns, &svc);
+        let chosen: Vec<String> = all
+            .iter()
+            .filter(|a| {
+                self.cloud()
+                    .target_groups
+                    .get(*a)
+                    .is_some_and(|t| t.name.starts_with(&prefix))
+            })
+            .cloned()
+            .collect();
+        if chosen.is_empty() {
+            return Err(self.unknown(
+                st,
+                Layer::LoadBalancer,
+                format!("{ns}/{svc}"),
+                format!(
+                    "no target group of {} is named for Service {ns}/{svc} ({prefix}…): add `aws elbv2 describe-target-groups --load-balancer-arn {}`",
+                    lb.name, lb.arn
+                ),
+            ));
+        }
+        Ok(chosen)
     }
 
     fn target_ip(&self, tg: &TargetGroup, t: &Target) -> Option<IpAddr> {
@@ -67,6 +224,17 @@ impl Tracer<'_> {
                 .at(&lb.prov)
                 .code("BAD_STATE"),
             );
+        }
+        if let Some(svc) = &lb.modelled_from {
+            self.assume(format!(
+                "load balancer {} modelled from Service {svc} ({}): not in the AWS snapshot; its node addresses{} are placeholders and its targets are assumed healthy unless the Service says otherwise (add `aws elbv2 describe-load-balancers`, `describe-listeners`, `describe-target-groups` and `describe-target-health` to check the real one)",
+                lb.name,
+                self.snap.sources.cite(&lb.prov),
+                if lb.internet_facing { " (private and public)" } else { "" },
+            ));
+        }
+        if let Some(n) = self.check_source_ranges(st, lb) {
+            return n;
         }
         if !lb.security_groups.is_empty() {
             if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
@@ -115,8 +283,16 @@ impl Tracer<'_> {
             "{} listener {}:{}",
             lb.name, listener.protocol, listener.port
         );
+        let tg_arns = if lb.kind == LoadBalancerKind::Application {
+            match self.alb_route(st, lb, listener) {
+                Ok(v) => v,
+                Err(n) => return n,
+            }
+        } else {
+            listener.target_group_arns.clone()
+        };
         let mut branches = Vec::new();
-        for tg_arn in &listener.target_group_arns {
+        for tg_arn in &tg_arns {
             let Some(tg) = cloud.target_groups.get(tg_arn) else {
                 return self.unknown(st, Layer::LoadBalancer, tg_arn.clone(), format!("target group {tg_arn} is not in the snapshot: add `aws elbv2 describe-target-groups`"));
             };
@@ -228,6 +404,25 @@ impl Tracer<'_> {
                     )
                     .at(&t.prov),
                 );
+                if preserve && s.pkt.src == ip {
+                    let n = self.deny(
+                        &mut s,
+                        Step::new(
+                            StepKind::Drop,
+                            Layer::LoadBalancer,
+                            Action::Denied,
+                            format!("{} client IP preservation", tg.name),
+                            format!(
+                                "the client {ip} is the chosen target itself and {} keeps the client IP: a Network Load Balancer does not support hairpinning (NAT loopback) with client IP preservation, so the connection times out",
+                                tg.name
+                            ),
+                        )
+                        .at(&tg.prov)
+                        .code("NLB_LOOPBACK"),
+                    );
+                    branches.push((s, n));
+                    continue;
+                }
                 if !preserve {
                     if let Some(node_ip) = eni.primary_ip() {
                         let old_src = s.snat(node_ip, "load balancer session");
@@ -260,4 +455,10 @@ impl Tracer<'_> {
         }
         Next::Branch(branches)
     }
+}
+
+fn ing_prov(ings: &[&crate::model::cluster::Ingress]) -> crate::source::Provenance {
+    ings.first()
+        .map(|i| i.meta.at.clone())
+        .unwrap_or_else(|| crate::source::Provenance::file(crate::source::FileId(0)))
 }

@@ -608,7 +608,9 @@ impl<'a> Tracer<'a> {
                     .code("ENI_SOURCE_DEST_CHECK_RESTRICTION"),
                 );
             }
-            return self.unknown(st, Layer::Fabric, eni.id.clone(), format!("{} forwards for {} (source/destination check off): what the appliance does next is not modelled", eni.id, st.pkt.dst));
+            if !self.local_pod_of(eni, st.pkt.dst) {
+                return self.unknown(st, Layer::Fabric, eni.id.clone(), format!("{} forwards for {} (source/destination check off): what the appliance does next is not modelled", eni.id, st.pkt.dst));
+            }
         }
         if let Some(n) = self.check_sg(st, eni, SgDirection::Ingress) {
             return n;
@@ -951,6 +953,22 @@ impl<'a> Tracer<'a> {
                 Next::Go(Loc::SubnetIn(s.id.clone()))
             }
             None => {
+                // An interface of this VPC holds the address but its subnet is not in the
+                // snapshot: the answer depends on that subnet (NACL, delivery), so say so.
+                if let Some(eni) = self
+                    .ix
+                    .owner_of(st.pkt.dst)
+                    .and_then(|e| self.cloud().interfaces.get(e))
+                    .filter(|e| {
+                        e.vpc_id == vpc_id && !self.cloud().subnets.contains_key(&e.subnet_id)
+                    })
+                {
+                    let detail = format!(
+                        "{} is held by {} in subnet {}, which is not in the snapshot: add `aws ec2 describe-subnets --subnet-ids {}`",
+                        st.pkt.dst, eni.id, eni.subnet_id, eni.subnet_id
+                    );
+                    return self.unknown(st, Layer::Routing, eni.subnet_id.clone(), detail);
+                }
                 let why = if vpc.contains(st.pkt.dst) {
                     "is inside the VPC's CIDR but in no subnet"
                 } else {
@@ -1410,6 +1428,36 @@ impl<'a> Tracer<'a> {
             ));
             return Next::Go(Loc::Backbone { outbound: false });
         }
+        if let Some((vpc, eigw)) = self.egress_only_gateway_for(st.pkt.dst) {
+            st.step(Step::new(
+                StepKind::Route,
+                Layer::Gateway,
+                Action::Forwarded,
+                "internet",
+                format!(
+                    "{} is an IPv6 address of {vpc}, whose only internet gateway is egress-only",
+                    st.pkt.dst
+                ),
+            ));
+            if !self.enter(st, &eigw.id, NodeKind::Gateway) {
+                return Next::Done(Disposition::Loop);
+            }
+            return self.deny(
+                st,
+                Step::new(
+                    StepKind::Filter,
+                    Layer::Gateway,
+                    Action::Denied,
+                    eigw.id.clone(),
+                    format!(
+                        "{} is an egress-only internet gateway: it passes connections initiated from {vpc} and their replies, never a connection from the internet to {}",
+                        eigw.id, st.pkt.dst
+                    ),
+                )
+                .at(&eigw.prov)
+                .code("EIGW_INBOUND"),
+            );
+        }
         st.step(Step::new(
             StepKind::Deliver,
             Layer::Gateway,
@@ -1421,6 +1469,23 @@ impl<'a> Tracer<'a> {
             ),
         ));
         Next::Done(Disposition::ExitsNetwork)
+    }
+
+    /// A global IPv6 address inside a VPC that has an egress-only internet gateway and no
+    /// internet gateway: the VPC and that gateway.
+    fn egress_only_gateway_for(&self, dst: IpAddr) -> Option<(String, &'a InternetGateway)> {
+        if !dst.is_ipv6() || is_private(dst) {
+            return None;
+        }
+        let vpc = self.cloud().vpcs.values().find(|v| v.contains(dst))?;
+        if self.ix.vpc_igw.contains_key(&vpc.id) {
+            return None;
+        }
+        self.cloud()
+            .internet_gateways
+            .values()
+            .find(|g| g.egress_only && g.vpc_ids.contains(&vpc.id))
+            .map(|g| (vpc.id.clone(), g))
     }
 
     fn nat(&self, st: &mut PathState, id: &str) -> Next {
