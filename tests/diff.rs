@@ -64,8 +64,8 @@ fn one_sg_rule_and_one_network_policy() {
     // SSH on the bastion opened to the world.
     edit(
         &after.join("aws/describe-security-groups.json"),
-        "\"CidrIp\": \"203.0.113.0/24\"",
-        "\"CidrIp\": \"0.0.0.0/0\"",
+        "\"Description\": \"office\",\n                            \"CidrIp\": \"203.0.113.0/24\"",
+        "\"Description\": \"office\",\n                            \"CidrIp\": \"0.0.0.0/0\"",
     );
     // postgres admits backend on 5433 instead of 5432.
     edit(
