@@ -145,6 +145,63 @@ impl Tracer<'_> {
         Next::Done(Disposition::Delivered)
     }
 
+    /// When `ip` is an EKS Hybrid Node (label `eks.amazonaws.com/compute-type: hybrid`) or a pod
+    /// on one: what it is and the remote network the VPC must route to reach it (the node's pod
+    /// CIDR holding the pod, else the pod's or node's own address).
+    pub(super) fn hybrid_target(&self, ip: IpAddr) -> Option<(String, IpNet)> {
+        let cluster = &self.snap.cluster;
+        let is_hybrid = |n: &crate::model::cluster::Node| {
+            n.meta
+                .labels
+                .get("eks.amazonaws.com/compute-type")
+                .map(String::as_str)
+                == Some("hybrid")
+        };
+        let host = IpNet::from(ip);
+        if let Some(&p) = self.ix.cluster.pod_by_ip.get(&ip) {
+            let pod = self.pod(p)?;
+            let node = cluster
+                .nodes
+                .iter()
+                .find(|n| Some(n.meta.name.as_str()) == pod.spec.node_name.as_deref())
+                .filter(|n| is_hybrid(n))?;
+            let net = node
+                .pod_cidrs
+                .iter()
+                .find(|c| c.contains(&ip))
+                .copied()
+                .unwrap_or(host);
+            return Some((
+                format!("pod {} on hybrid node {}", pod.meta.key(), node.meta.name),
+                net,
+            ));
+        }
+        let name = self.ix.cluster.node_by_ip.get(&ip)?;
+        cluster
+            .nodes
+            .iter()
+            .find(|n| &n.meta.name == name)
+            .filter(|n| is_hybrid(n))
+            .map(|n| (format!("hybrid node {}", n.meta.name), host))
+    }
+
+    /// What the on-premises side of a hybrid node must do for this packet, or `None` when the
+    /// destination is not on a hybrid node.
+    pub(super) fn hybrid_remote_routes(&self, st: &PathState, via: &str) -> Option<String> {
+        let (what, net) = self.hybrid_target(st.pkt.dst)?;
+        let back = self
+            .cloud()
+            .vpcs
+            .values()
+            .find(|v| v.contains(st.pkt.src))
+            .map(|v| format!("{} ({})", st.pkt.src, v.id))
+            .unwrap_or_else(|| st.pkt.src.to_string());
+        Some(format!(
+            "{} is {what} (on premises): beyond {via} the on-premises network must route {net} to that node and route the replies to {back} back over {via}; those routes (static or learned over BGP) are not in the snapshot",
+            st.pkt.dst
+        ))
+    }
+
     /// The branch ENI of the pod at `ip`, when security groups for pods run in strict mode.
     fn strict_branch_pod(&self, ip: IpAddr) -> Option<String> {
         if !matches!(
