@@ -120,7 +120,7 @@ pub(crate) fn model_ingress_load_balancers(
                 })
             })
             .unwrap_or_else(|| {
-                let mut n = format!(
+                let n = format!(
                     "k8s-{}",
                     group.clone().unwrap_or_else(|| format!(
                         "{}-{}",
@@ -128,8 +128,7 @@ pub(crate) fn model_ingress_load_balancers(
                         ing.meta.name
                     ))
                 );
-                n.truncate(32);
-                n
+                n.chars().take(32).collect()
             });
         let region = subnets[0]
             .az

@@ -90,9 +90,8 @@ fn lb_name(svc: &Service) -> String {
         (id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit())).then(|| name.to_string())
     });
     from_host.unwrap_or_else(|| {
-        let mut n = format!("k8s-{}-{}", svc.meta.namespace_or_default(), svc.meta.name);
-        n.truncate(32);
-        n
+        let n = format!("k8s-{}-{}", svc.meta.namespace_or_default(), svc.meta.name);
+        n.chars().take(32).collect()
     })
 }
 
@@ -557,6 +556,13 @@ mod tests {
             "mine"
         );
         assert_eq!(lb_name(&svc(&[], None, None)), "k8s-prod-web");
+        let mut long = svc(&[], None, None);
+        long.meta.name = "é".repeat(40);
+        assert_eq!(
+            lb_name(&long).chars().count(),
+            32,
+            "cut on characters, never inside one"
+        );
         assert_eq!(
             attribute(
                 &svc(
