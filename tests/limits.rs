@@ -53,7 +53,7 @@ fn yaml_alias_bomb_is_refused_by_the_alias_budget() {
     );
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        let refs = vec![prev.as_str(); 9].join(",");
+        let refs = [prev.as_str(); 9].join(",");
         y.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
     }
     let (snap, d) = load_one("bomb.yaml", y.clone(), Duration::from_secs(5));
