@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+/// Inbound NACL entries by rule number: (allow, protocol, ports, CIDR).
+type NaclEntries = std::collections::BTreeMap<i64, (bool, &'static str, (i64, i64), &'static str)>;
+
 fn delivered(net: &MiniVpc, proto: &str, port: u16) -> bool {
     trace(&net.load(), ENI_A, ENI_B, proto, port).reachable == Reachable::All
 }
@@ -93,7 +96,7 @@ proptest! {
             prop::sample::select(vec!["10.1.1.0/24", "10.1.0.0/16", "0.0.0.0/0"])),
         port in prop::sample::select(vec![22u16, 80, 443]),
     ) {
-        let build = |list: &std::collections::BTreeMap<i64, (bool, &str, (i64, i64), &str)>| {
+        let build = |list: &NaclEntries| {
             let mut e: Vec<Value> = list.iter().map(|(n, (allow, p, ports, cidr))| {
                 nacl_entry(*n, false, p, (*p != "-1").then_some(*ports), cidr, if *allow { "allow" } else { "deny" })
             }).collect();
