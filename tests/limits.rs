@@ -294,3 +294,49 @@ fn route_tables_that_loop_end_in_bounded_time() {
         "{r:#?}"
     );
 }
+
+#[test]
+fn nlb_targeting_itself_is_a_loop() {
+    // The IP target group of the reference model's NLB, pointed at the NLB's own addresses.
+    let files: Vec<(PathBuf, String)> = repo_files("models/eks-reference")
+        .into_iter()
+        .map(|(p, text)| {
+            if !p.ends_with("elbv2-describe-target-health-k8s-prod-frontend-3c71e9a4b2.json") {
+                return (p, text);
+            }
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            v["TargetHealthDescriptions"] = json!([
+                {"Target": {"Id": "10.0.0.143", "Port": 80, "AvailabilityZone": "us-east-1a"},
+                 "HealthCheckPort": "80", "TargetHealth": {"State": "healthy"}},
+                {"Target": {"Id": "10.0.1.212", "Port": 80, "AvailabilityZone": "us-east-1b"},
+                 "HealthCheckPort": "80", "TargetHealth": {"State": "healthy"}}]);
+            (p, serde_json::to_string_pretty(&v).unwrap())
+        })
+        .collect();
+    let snap = load_clean(files);
+    let start = Instant::now();
+    let r = trace(
+        &snap,
+        "internet",
+        "k8s-prod-frontend-5e8a1c93d2-9b4f07d6e2a1c385.elb.us-east-1.amazonaws.com",
+        "tcp",
+        80,
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!r.paths.is_empty());
+    assert!(
+        r.paths
+            .iter()
+            .all(|p| p.disposition != Disposition::Delivered),
+        "{r:#?}"
+    );
+    assert!(
+        r.paths.iter().any(|p| p.disposition == Disposition::Loop),
+        "no path ends in a loop: {:?}",
+        r.paths.iter().map(|p| p.disposition).collect::<Vec<_>>()
+    );
+}
