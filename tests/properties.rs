@@ -533,3 +533,143 @@ proptest! {
         }
     }
 }
+
+// ----- Istio AuthorizationPolicy against a naive reference ------------------------------------
+
+/// One generated AuthorizationPolicy rule: source namespaces (None = any source) and
+/// destination ports (None = any port).
+#[derive(Debug, Clone)]
+struct GenAuthzRule {
+    namespaces: Option<Vec<&'static str>>,
+    ports: Option<Vec<u16>>,
+}
+
+/// One generated AuthorizationPolicy in namespace `ns`, selecting `app` (None = every
+/// workload of the namespace); `rules: None` writes no `rules` field at all.
+#[derive(Debug, Clone)]
+struct GenAuthz {
+    ns: &'static str,
+    app: Option<&'static str>,
+    deny: bool,
+    rules: Option<Vec<GenAuthzRule>>,
+}
+
+fn gen_authz() -> impl Strategy<Value = GenAuthz> {
+    let rule = (
+        prop::option::of(prop::collection::vec(
+            prop::sample::select(NAMESPACES.to_vec()),
+            1..3,
+        )),
+        prop::option::of(prop::collection::vec(
+            prop::sample::select(vec![80u16, 443, 5432]),
+            1..3,
+        )),
+    )
+        .prop_map(|(namespaces, ports)| GenAuthzRule { namespaces, ports });
+    (
+        prop::sample::select(NAMESPACES.to_vec()),
+        prop::option::of(prop::sample::select(APPS.to_vec())),
+        prop::bool::ANY,
+        prop::option::of(prop::collection::vec(rule, 0..3)),
+    )
+        .prop_map(|(ns, app, deny, rules)| GenAuthz {
+            ns,
+            app,
+            deny,
+            rules,
+        })
+}
+
+fn authz_yaml(i: usize, p: &GenAuthz) -> String {
+    let mut y = format!(
+        "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: a{i}, namespace: {}}}\nspec:\n  action: {}\n",
+        p.ns,
+        if p.deny { "DENY" } else { "ALLOW" }
+    );
+    if let Some(app) = p.app {
+        y.push_str(&format!("  selector: {{matchLabels: {{app: {app}}}}}\n"));
+    }
+    if let Some(rules) = &p.rules {
+        if rules.is_empty() {
+            y.push_str("  rules: []\n");
+        } else {
+            y.push_str("  rules:\n");
+        }
+        for r in rules {
+            let mut parts = Vec::new();
+            if let Some(ns) = &r.namespaces {
+                parts.push(format!(
+                    "from: [{{source: {{namespaces: [{}]}}}}]",
+                    ns.join(", ")
+                ));
+            }
+            if let Some(ports) = &r.ports {
+                let ports: Vec<String> = ports.iter().map(|p| format!("\"{p}\"")).collect();
+                parts.push(format!(
+                    "to: [{{operation: {{ports: [{}]}}}}]",
+                    ports.join(", ")
+                ));
+            }
+            y.push_str(&format!("  - {{{}}}\n", parts.join(", ")));
+        }
+    }
+    y
+}
+
+/// Istio's documented order: a matching DENY rule denies; else no ALLOW policy → allow; else a
+/// matching ALLOW rule allows, nothing else does. A policy without rules matches nothing.
+fn authz_reference(policies: &[GenAuthz], src_ns: &str, dst: (&str, &str), port: u16) -> bool {
+    let applies = |p: &&GenAuthz| p.ns == dst.0 && p.app.is_none_or(|a| a == dst.1);
+    let matches = |p: &GenAuthz| {
+        p.rules.iter().flatten().any(|r| {
+            r.namespaces.as_ref().is_none_or(|n| n.contains(&src_ns))
+                && r.ports.as_ref().is_none_or(|ps| ps.contains(&port))
+        })
+    };
+    let here: Vec<&GenAuthz> = policies.iter().filter(applies).collect();
+    if here.iter().any(|p| p.deny && matches(p)) {
+        return false;
+    }
+    let allows: Vec<&&GenAuthz> = here.iter().filter(|p| !p.deny).collect();
+    allows.is_empty() || allows.iter().any(|p| matches(p))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn istio_authorization_matches_the_reference(policies in prop::collection::vec(gen_authz(), 0..4)) {
+        let mut yaml = String::new();
+        let mut ip = 10;
+        for ns in NAMESPACES {
+            yaml.push_str(&format!("---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {{istio-injection: enabled}}}}\n"));
+            for app in APPS {
+                ip += 1;
+                yaml.push_str(&format!(
+                    "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {app}-0, namespace: {ns}, labels: {{app: {app}}}}}\nspec:\n  nodeName: node-a\n  containers:\n  - {{name: {app}, image: app}}\n  - {{name: istio-proxy, image: proxyv2}}\nstatus: {{phase: Running, podIP: 10.0.0.{ip}}}\n"
+                ));
+            }
+        }
+        for (i, p) in policies.iter().enumerate() {
+            yaml.push_str(&authz_yaml(i, p));
+        }
+        let snap = load_clean(vec![(PathBuf::from("mesh.yaml"), yaml.clone())]);
+        let objects = &snap.cluster;
+        prop_assert_eq!(objects.pods.len(), 6);
+        for src in &objects.pods {
+            for dst in &objects.pods {
+                for port in [80u16, 443, 5432, 8080] {
+                    let req = netpath::policy::istio::MeshRequest::pod_to_pod(objects, src, dst, port);
+                    let v = netpath::policy::istio::evaluate(objects, &req);
+                    let src_ns = src.meta.namespace.as_deref().unwrap_or("default");
+                    let dst_ns = dst.meta.namespace.as_deref().unwrap_or("default");
+                    let app = dst.meta.labels.get("app").map(String::as_str).unwrap_or("");
+                    let want = authz_reference(&policies, src_ns, (dst_ns, app), port);
+                    let got = v.allowed == netpath::policy::istio::Tri::Allow;
+                    prop_assert!(v.enforced, "{:?}", v);
+                    prop_assert_eq!(got, want, "{} -> {}/{}:{} {:?}\n{}", src_ns, dst_ns, app, port, v, yaml);
+                }
+            }
+        }
+    }
+}
