@@ -8,32 +8,38 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input")
 }
 
+/// Runs netpath on one folder: the arguments in its `args` file (one a line) if it has one,
+/// `check NAME/scenario.yaml` for `scenario-*` folders, else a trace over the folder.
 fn run(name: &str) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_netpath"));
     cmd.current_dir(dir())
         .env_remove("NETPATH_SNAPSHOT")
         .env("NO_COLOR", "1")
         .arg("--no-color");
-    match name {
-        "scenario-bad-apiversion" => {
-            cmd.args(["check", "scenario-bad-apiversion/scenario.yaml"]);
-        }
-        "unknown-endpoint" => {
-            cmd.args([
-                "-s",
-                name,
-                "trace",
-                "10.0.0.1",
-                "nosuchname",
-                "--port",
-                "80",
-            ]);
-        }
-        _ => {
-            cmd.args(["-s", name, "trace", "10.0.0.1", "10.0.0.2", "--port", "80"]);
-        }
+    let args_file = dir().join(name).join("args");
+    if let Ok(text) = std::fs::read_to_string(&args_file) {
+        cmd.args(text.lines());
+    } else if name.starts_with("scenario-") {
+        cmd.args(["check", &format!("{name}/scenario.yaml")]);
+    } else if name == "unknown-endpoint" {
+        cmd.args([
+            "-s",
+            name,
+            "trace",
+            "10.0.0.1",
+            "nosuchname",
+            "--port",
+            "80",
+        ]);
+    } else {
+        cmd.args(["-s", name, "trace", "10.0.0.1", "10.0.0.2", "--port", "80"]);
     }
     cmd.output().expect("run netpath")
+}
+
+/// Names typed on the command line have no file position to cite.
+fn is_command_line_fault(name: &str) -> bool {
+    name == "unknown-endpoint" || name.starts_with("endpoint-")
 }
 
 #[test]
@@ -46,7 +52,7 @@ fn bad_input_folders() {
         .collect();
     names.sort();
     assert!(
-        names.len() >= 11,
+        names.len() >= 55,
         "expected the bad-input folders, found {names:?}"
     );
     let mut failures = Vec::new();
@@ -62,7 +68,7 @@ fn bad_input_folders() {
         }
         assert!(!stderr.contains("panicked"), "{name}: panic:\n{stderr}");
         // Every diagnostic except the usage error names file:line:col and what was expected.
-        if name != "unknown-endpoint" {
+        if !is_command_line_fault(name) {
             let located = stderr
                 .lines()
                 .filter(|l| l.contains(": error["))

@@ -74,10 +74,22 @@ fn err(file: FileId, line: u32, col: u32, msg: impl Into<String>, expected: &str
     }
 }
 
+/// The YAML budget for scenario files: the parser's defaults, with anchors and aliases held to
+/// a small allowance so that an alias bomb is a quick, located error.
+fn scenario_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_recorded_anchor_events = 10_000;
+    budget.max_recorded_anchor_bytes = 8 << 20;
+    let mut opts = serde_saphyr::Options::default();
+    opts.budget = Some(budget);
+    opts.alias_limits.max_total_replayed_events = 100_000;
+    opts
+}
+
 /// Parses a scenario file already added to `sources`.
 pub fn parse(sources: &SourceMap, file: FileId) -> Result<Scenario, Vec<Diagnostic>> {
     let text = &sources.file(file).text;
-    let raw: RawScenario = match serde_saphyr::from_str(text) {
+    let raw: RawScenario = match serde_saphyr::from_str_with_options(text, scenario_options()) {
         Ok(r) => r,
         Err(e) => {
             let (line, col) = e

@@ -76,8 +76,11 @@ pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
                 }
             }
             FileKind::NetpathModel => {
-                // Scenario files and netpath/v1 models live beside snapshots; scenarios are
-                // read by `check`, not as snapshot inputs.
+                // Scenario files live beside snapshots and are read by `check`, not as
+                // snapshot inputs; any other netpath/v1 kind would be silently dropped.
+                if let Some(d) = netpath_kind_problem(file, &text) {
+                    diags.push(d);
+                }
             }
             FileKind::Empty => {}
             FileKind::BadJson(d) => diags.push(d.into_diagnostic(file)),
@@ -109,6 +112,29 @@ pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
         });
     }
     (snap, diags)
+}
+
+/// A netpath/v1 file whose `kind` is not one netpath reads (only `Scenario`, run by `check`).
+fn netpath_kind_problem(file: crate::source::FileId, text: &str) -> Option<Diagnostic> {
+    let (line, kind) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.strip_prefix("kind:").map(|k| (i, k)))
+        .map(|(i, k)| (i, k.trim().trim_matches(['"', '\''])))
+        .unwrap_or((0, ""));
+    if kind == "Scenario" {
+        return None;
+    }
+    let line = u32::try_from(line + 1).unwrap_or(u32::MAX);
+    let shown = if kind.is_empty() { "no kind" } else { kind };
+    Some(
+        Diagnostic::error(
+            "netpath-kind",
+            Provenance::at(file, line, 1),
+            format!("netpath/v1 file of kind {shown:?}: netpath reads no such kind"),
+        )
+        .expected("kind: Scenario (run with `netpath check`)"),
+    )
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {

@@ -22,6 +22,9 @@ pub enum CniMode {
         exclude_snat: Vec<IpNet>,
         /// Where the settings were read (the aws-node DaemonSet), if present.
         from_daemonset: bool,
+        /// `ENABLE_POD_ENI=true` with `POD_SECURITY_GROUP_ENFORCING_MODE` strict (the default):
+        /// pods on branch ENIs send everything through their branch ENI, even to the same node.
+        sgp_strict: bool,
     },
     /// An overlay (Calico VXLAN or IPIP): pod packets are encapsulated node to node.
     Overlay {
@@ -209,9 +212,17 @@ pub fn detect_cni(objects: &ClusterObjects) -> Option<CniMode> {
         .and_then(|d| d.env_value("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"))
         .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
         .unwrap_or_default();
+    let pod_eni = aws_node
+        .and_then(|d| d.env_value("ENABLE_POD_ENI"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let sgp_strict = pod_eni
+        && !aws_node
+            .and_then(|d| d.env_value("POD_SECURITY_GROUP_ENFORCING_MODE"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("standard"));
     Some(CniMode::VpcCni {
         external_snat,
         exclude_snat,
         from_daemonset: aws_node.is_some(),
+        sgp_strict,
     })
 }

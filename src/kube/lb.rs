@@ -24,8 +24,9 @@ pub fn service_for_load_balancer<'a>(
             .iter()
             .filter(|s| s.service_type == ServiceType::LoadBalancer)
     };
-    if let Some(key) = &lb.modelled_from {
-        return lbs().find(|s| &s.meta.key() == key);
+    if let Some(from) = &lb.modelled_from {
+        let key = from.strip_prefix("Service ")?;
+        return lbs().find(|s| s.meta.key() == key);
     }
     lbs()
         .find(|s| {
@@ -109,11 +110,16 @@ pub fn ingresses_for_load_balancer<'a>(
     lb: &LoadBalancer,
 ) -> Vec<&'a Ingress> {
     let albs = || cluster.ingresses.iter().filter(|i| is_alb_ingress(i));
+    let modelled = lb
+        .modelled_from
+        .as_deref()
+        .and_then(|m| m.strip_prefix("Ingress "));
     let direct: Vec<&Ingress> = albs()
         .filter(|i| {
-            i.load_balancer_hostnames
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(&lb.dns_name))
+            modelled.is_some_and(|k| i.meta.key() == k)
+                || i.load_balancer_hostnames
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&lb.dns_name))
                 || i.meta
                     .annotations
                     .get(ALB_NAME_ANNOTATION)

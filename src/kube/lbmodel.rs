@@ -90,21 +90,20 @@ fn lb_name(svc: &Service) -> String {
         (id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit())).then(|| name.to_string())
     });
     from_host.unwrap_or_else(|| {
-        let mut n = format!("k8s-{}-{}", svc.meta.namespace_or_default(), svc.meta.name);
-        n.truncate(32);
-        n
+        let n = format!("k8s-{}-{}", svc.meta.namespace_or_default(), svc.meta.name);
+        n.chars().take(32).collect()
     })
 }
 
 /// Subnets named by the subnets annotation (ids or Name tags), else the VPC's subnets tagged for
 /// this scheme's load balancers, one per zone (lowest id first).
-fn pick_subnets<'a>(
-    svc: &Service,
+pub(crate) fn pick_subnets<'a>(
+    named: Option<&str>,
     subnets: impl Iterator<Item = &'a Subnet> + Clone,
     vpc: &str,
     public: bool,
 ) -> Vec<&'a Subnet> {
-    if let Some(list) = annotation(svc, "aws-load-balancer-subnets") {
+    if let Some(list) = named {
         let want: Vec<&str> = list.split(',').map(str::trim).collect();
         let mut out: Vec<&Subnet> = subnets
             .filter(|s| {
@@ -132,7 +131,7 @@ fn pick_subnets<'a>(
 }
 
 /// The highest address of the subnet no interface holds (AWS reserves the last one).
-fn free_address(subnet: &Subnet, used: &HashSet<IpAddr>) -> Option<IpAddr> {
+pub(crate) fn free_address(subnet: &Subnet, used: &HashSet<IpAddr>) -> Option<IpAddr> {
     let net = subnet.cidr_v4?;
     let last = u32::from(net.broadcast()).checked_sub(1)?;
     let first = u32::from(net.network()).checked_add(4)?;
@@ -140,6 +139,35 @@ fn free_address(subnet: &Subnet, used: &HashSet<IpAddr>) -> Option<IpAddr> {
         .rev()
         .map(|a| IpAddr::V4(Ipv4Addr::from(a)))
         .find(|a| !used.contains(a))
+}
+
+/// The addresses already taken, for placing modelled load balancer nodes.
+pub(crate) struct Placement {
+    /// Private addresses in use.
+    pub used: HashSet<IpAddr>,
+    /// Public addresses in use.
+    pub used_public: HashSet<Ipv4Addr>,
+    /// The next placeholder public address to try.
+    pub next_public: u32,
+}
+
+impl Placement {
+    /// A free private address in `subnet`, marked as used.
+    pub fn private(&mut self, subnet: &Subnet) -> Option<IpAddr> {
+        let ip = free_address(subnet, &self.used)?;
+        self.used.insert(ip);
+        Some(ip)
+    }
+    /// The next free placeholder public address, marked as used.
+    pub fn public(&mut self) -> Ipv4Addr {
+        while self.used_public.contains(&Ipv4Addr::from(self.next_public)) {
+            self.next_public += 1;
+        }
+        let p = Ipv4Addr::from(self.next_public);
+        self.used_public.insert(p);
+        self.next_public += 1;
+        p
+    }
 }
 
 fn warn(diags: &mut Diagnostics, svc: &Service, message: String) {
@@ -162,19 +190,21 @@ pub fn model_service_load_balancers(snap: &mut Snapshot, diags: &mut Diagnostics
         return;
     }
     let elbv2_present = !snap.cloud.load_balancers.is_empty() || snap.present.listeners;
-    let mut used: HashSet<IpAddr> = snap
-        .cloud
-        .interfaces
-        .values()
-        .flat_map(|e| e.addresses.iter().map(|a| a.ip))
-        .collect();
-    let mut used_public: HashSet<Ipv4Addr> = snap
-        .cloud
-        .interfaces
-        .values()
-        .flat_map(|e| e.addresses.iter().filter_map(|a| a.public_ip))
-        .collect();
-    let mut next_public = u32::from(PLACEHOLDER_PUBLIC);
+    let mut place = Placement {
+        used: snap
+            .cloud
+            .interfaces
+            .values()
+            .flat_map(|e| e.addresses.iter().map(|a| a.ip))
+            .collect(),
+        used_public: snap
+            .cloud
+            .interfaces
+            .values()
+            .flat_map(|e| e.addresses.iter().filter_map(|a| a.public_ip))
+            .collect(),
+        next_public: u32::from(PLACEHOLDER_PUBLIC),
+    };
     let mut built: Vec<(LoadBalancer, Vec<Interface>, Vec<TargetGroup>)> = Vec::new();
     let cluster = &snap.cluster;
     let cloud = &snap.cloud;
@@ -206,7 +236,12 @@ pub fn model_service_load_balancers(snap: &mut Snapshot, diags: &mut Diagnostics
             continue;
         };
         let public = internet_facing(svc);
-        let subnets = pick_subnets(svc, cloud.subnets.values(), &vpc, public);
+        let subnets = pick_subnets(
+            annotation(svc, "aws-load-balancer-subnets"),
+            cloud.subnets.values(),
+            &vpc,
+            public,
+        );
         if subnets.is_empty() {
             warn(diags, svc, format!(
                 "Service {key}: its load balancer is not in the AWS snapshot and no subnet of {vpc} is tagged {}: not modelled",
@@ -230,21 +265,10 @@ pub fn model_service_load_balancers(snap: &mut Snapshot, diags: &mut Diagnostics
         let mut enis = Vec::new();
         let mut zones = Vec::new();
         for s in &subnets {
-            let Some(ip) = free_address(s, &used) else {
+            let Some(ip) = place.private(s) else {
                 continue;
             };
-            used.insert(ip);
-            let public_ip = if public {
-                while used_public.contains(&Ipv4Addr::from(next_public)) {
-                    next_public += 1;
-                }
-                let p = Ipv4Addr::from(next_public);
-                used_public.insert(p);
-                next_public += 1;
-                Some(p)
-            } else {
-                None
-            };
+            let public_ip = public.then(|| place.public());
             zones.push(LoadBalancerZone {
                 zone: s.az.clone(),
                 subnet_id: s.id.clone(),
@@ -396,7 +420,7 @@ pub fn model_service_load_balancers(snap: &mut Snapshot, diags: &mut Diagnostics
                 .unwrap_or(false),
             ),
             listeners: Some(listeners),
-            modelled_from: Some(key),
+            modelled_from: Some(format!("Service {key}")),
             prov,
         };
         built.push((lb, enis, groups));
@@ -410,6 +434,7 @@ pub fn model_service_load_balancers(snap: &mut Snapshot, diags: &mut Diagnostics
         }
         snap.cloud.load_balancers.insert(lb.arn.clone(), lb);
     }
+    crate::kube::albmodel::model_ingress_load_balancers(snap, diags, elbv2_present, &mut place);
     snap.cloud.interfaces.sort_keys();
     snap.cloud.target_groups.sort_keys();
     snap.cloud.load_balancers.sort_keys();
@@ -531,6 +556,13 @@ mod tests {
             "mine"
         );
         assert_eq!(lb_name(&svc(&[], None, None)), "k8s-prod-web");
+        let mut long = svc(&[], None, None);
+        long.meta.name = "é".repeat(40);
+        assert_eq!(
+            lb_name(&long).chars().count(),
+            32,
+            "cut on characters, never inside one"
+        );
         assert_eq!(
             attribute(
                 &svc(

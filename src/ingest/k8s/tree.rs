@@ -203,13 +203,43 @@ fn yaml_options() -> serde_saphyr::Options {
     budget.max_total_scalar_bytes = 1 << 31;
     budget.max_reader_input_bytes = None;
     budget.max_depth = 128;
+    // kubectl never writes anchors or aliases: a small allowance for hand-written YAML keeps an
+    // alias bomb ("billion laughs") to a quick, located error.
+    budget.max_recorded_anchor_events = 10_000;
+    budget.max_recorded_anchor_bytes = 8 << 20;
     let mut opts = serde_saphyr::Options::default();
     opts.budget = Some(budget);
+    opts.alias_limits.max_total_replayed_events = 100_000;
     opts
 }
 
+/// Stack for the YAML parser's thread: nesting up to the depth budget needs more than a
+/// test or worker thread's 2 MiB in an unoptimised build (only the pages used are touched).
+const YAML_STACK_BYTES: usize = 64 << 20;
+
 /// Parses a multi-document YAML stream; empty documents come back as `Val::Null`.
+///
+/// The parser recurses once per nesting level, so it runs on a thread of its own with a stack
+/// that fits the depth budget whatever thread the caller is on.
 pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, YamlError> {
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("yaml-parse".into())
+            .stack_size(YAML_STACK_BYTES)
+            .spawn_scoped(scope, || parse_yaml_here(text))
+        {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(YamlError {
+                    at: LineCol { line: 1, col: 1 },
+                    message: "the YAML parser failed on this input".into(),
+                })
+            }),
+            Err(_) => parse_yaml_here(text),
+        }
+    })
+}
+
+fn parse_yaml_here(text: &str) -> Result<Vec<Node>, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match serde_saphyr::from_multiple_with_options::<Option<Node>>(text, yaml_options()) {
         Ok(docs) => Ok(docs

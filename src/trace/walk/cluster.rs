@@ -145,6 +145,79 @@ impl Tracer<'_> {
         Next::Done(Disposition::Delivered)
     }
 
+    /// When `ip` is an EKS Hybrid Node (label `eks.amazonaws.com/compute-type: hybrid`) or a pod
+    /// on one: what it is and the remote network the VPC must route to reach it (the node's pod
+    /// CIDR holding the pod, else the pod's or node's own address).
+    pub(super) fn hybrid_target(&self, ip: IpAddr) -> Option<(String, IpNet)> {
+        let cluster = &self.snap.cluster;
+        let is_hybrid = |n: &crate::model::cluster::Node| {
+            n.meta
+                .labels
+                .get("eks.amazonaws.com/compute-type")
+                .map(String::as_str)
+                == Some("hybrid")
+        };
+        let host = IpNet::from(ip);
+        if let Some(&p) = self.ix.cluster.pod_by_ip.get(&ip) {
+            let pod = self.pod(p)?;
+            let node = cluster
+                .nodes
+                .iter()
+                .find(|n| Some(n.meta.name.as_str()) == pod.spec.node_name.as_deref())
+                .filter(|n| is_hybrid(n))?;
+            let net = node
+                .pod_cidrs
+                .iter()
+                .find(|c| c.contains(&ip))
+                .copied()
+                .unwrap_or(host);
+            return Some((
+                format!("pod {} on hybrid node {}", pod.meta.key(), node.meta.name),
+                net,
+            ));
+        }
+        let name = self.ix.cluster.node_by_ip.get(&ip)?;
+        cluster
+            .nodes
+            .iter()
+            .find(|n| &n.meta.name == name)
+            .filter(|n| is_hybrid(n))
+            .map(|n| (format!("hybrid node {}", n.meta.name), host))
+    }
+
+    /// What the on-premises side of a hybrid node must do for this packet, or `None` when the
+    /// destination is not on a hybrid node.
+    pub(super) fn hybrid_remote_routes(&self, st: &PathState, via: &str) -> Option<String> {
+        let (what, net) = self.hybrid_target(st.pkt.dst)?;
+        let back = self
+            .cloud()
+            .vpcs
+            .values()
+            .find(|v| v.contains(st.pkt.src))
+            .map(|v| format!("{} ({})", st.pkt.src, v.id))
+            .unwrap_or_else(|| st.pkt.src.to_string());
+        Some(format!(
+            "{} is {what} (on premises): beyond {via} the on-premises network must route {net} to that node and route the replies to {back} back over {via}; those routes (static or learned over BGP) are not in the snapshot",
+            st.pkt.dst
+        ))
+    }
+
+    /// The branch ENI of the pod at `ip`, when security groups for pods run in strict mode.
+    fn strict_branch_pod(&self, ip: IpAddr) -> Option<String> {
+        if !matches!(
+            self.ix.cluster.cni,
+            Some(CniMode::VpcCni {
+                sgp_strict: true,
+                ..
+            })
+        ) || !self.ix.cluster.pod_by_ip.contains_key(&ip)
+        {
+            return None;
+        }
+        let eni = self.ix.owner_of(ip)?;
+        (self.cloud().interfaces.get(eni)?.kind == InterfaceKind::Branch).then(|| eni.to_string())
+    }
+
     /// True when `ip` is a pod running on the node `eni` is attached to (an overlay pod routed to
     /// its node natively).
     pub(super) fn local_pod_of(&self, eni: &Interface, ip: IpAddr) -> bool {
@@ -166,6 +239,22 @@ impl Tracer<'_> {
     /// After an interface of a cluster node accepts a packet: decapsulate overlay traffic, and
     /// hand pod-bound (or node-bound) packets to the node's network stack.
     pub(super) fn hand_to_node(&self, st: &mut PathState, eni: &Interface) -> Option<Next> {
+        if eni.kind == InterfaceKind::Branch {
+            let &p = self.ix.cluster.pod_by_ip.get(&st.pkt.dst)?;
+            let pod = self.pod(p)?;
+            st.step(Step::new(
+                StepKind::Veth,
+                Layer::Fabric,
+                Action::Forwarded,
+                pod.meta.key(),
+                format!(
+                    "{} is the branch ENI of {} (security groups for pods): over the node's VLAN to the pod",
+                    eni.id,
+                    pod.meta.key()
+                ),
+            ));
+            return Some(Next::Go(Loc::PodDeliver(p)));
+        }
         let node = eni
             .instance_id
             .as_deref()
@@ -239,9 +328,24 @@ impl Tracer<'_> {
             ));
             return Next::Done(Disposition::Delivered);
         }
+        let strict_branch = self
+            .strict_branch_pod(st.pkt.src)
+            .or_else(|| self.strict_branch_pod(st.pkt.dst));
         if let Some(&p) = self.ix.cluster.pod_by_ip.get(&st.pkt.dst) {
             if let Some(pod) = self.pod(p) {
-                if pod.spec.node_name.as_deref() == Some(node_name) {
+                let same_node = pod.spec.node_name.as_deref() == Some(node_name);
+                if let Some(eni) = strict_branch.as_deref().filter(|_| same_node) {
+                    st.step(Step::new(
+                        StepKind::Route,
+                        Layer::Routing,
+                        Action::Forwarded,
+                        "POD_SECURITY_GROUP_ENFORCING_MODE=strict",
+                        format!(
+                            "{} is on this node, but {eni} is a pod's branch ENI in strict mode: the packet goes out through the VPC and back (no veth shortcut), so the branch ENIs' security groups apply",
+                            pod.meta.key()
+                        ),
+                    ));
+                } else if same_node {
                     st.step(Step::new(
                         StepKind::Veth,
                         Layer::Fabric,
@@ -280,6 +384,19 @@ impl Tracer<'_> {
         external_snat: bool,
         exclude: &[IpNet],
     ) -> Next {
+        if let Some(branch) = self.strict_branch_pod(st.pkt.src) {
+            st.step(Step::new(
+                StepKind::Route,
+                Layer::Routing,
+                Action::Forwarded,
+                "POD_SECURITY_GROUP_ENFORCING_MODE=strict",
+                format!(
+                    "{} is on branch ENI {branch} in strict mode: everything it sends leaves through that ENI, without node SNAT",
+                    st.pkt.src
+                ),
+            ));
+            return self.send_from_node(st, node, Some(branch));
+        }
         let from_pod = self.ix.cluster.pod_by_ip.contains_key(&st.pkt.src);
         let vpc = node
             .primary_eni

@@ -225,9 +225,9 @@ impl Tracer<'_> {
                 .code("BAD_STATE"),
             );
         }
-        if let Some(svc) = &lb.modelled_from {
+        if let Some(from) = &lb.modelled_from {
             self.assume(format!(
-                "load balancer {} modelled from Service {svc} ({}): not in the AWS snapshot; its node addresses{} are placeholders and its targets are assumed healthy unless the Service says otherwise (add `aws elbv2 describe-load-balancers`, `describe-listeners`, `describe-target-groups` and `describe-target-health` to check the real one)",
+                "load balancer {} modelled from {from} ({}): not in the AWS snapshot; its node addresses{} are placeholders and its targets are assumed healthy unless the Service says otherwise (add `aws elbv2 describe-load-balancers`, `describe-listeners`, `describe-target-groups` and `describe-target-health` to check the real one)",
                 lb.name,
                 self.snap.sources.cite(&lb.prov),
                 if lb.internet_facing { " (private and public)" } else { "" },

@@ -745,10 +745,19 @@ impl<'a> Tracer<'a> {
                     ),
                     "DISCONNECTED_VPCS",
                 ),
-                _ => (
-                    format!("no route in {} matches {}", rt.id, st.pkt.dst),
-                    "NO_ROUTE_TO_DESTINATION",
-                ),
+                _ => match self.hybrid_target(st.pkt.dst) {
+                    Some((what, net)) => (
+                        format!(
+                            "no route in {} matches {}, {what} (on premises): the VPC needs a route for {net} to the transit gateway or virtual private gateway that reaches the on-premises network",
+                            rt.id, st.pkt.dst
+                        ),
+                        "HYBRID_NO_ROUTE",
+                    ),
+                    None => (
+                        format!("no route in {} matches {}", rt.id, st.pkt.dst),
+                        "NO_ROUTE_TO_DESTINATION",
+                    ),
+                },
             };
             return self.deny_route(
                 st,
@@ -1621,6 +1630,24 @@ impl<'a> Tracer<'a> {
             }
             for v in &vpns {
                 if let Some(r) = v.static_routes.iter().find(|r| r.contains(&st.pkt.dst)) {
+                    if let Some(why) = self.hybrid_remote_routes(st, &v.id) {
+                        st.step(
+                            Step::new(
+                                StepKind::Route,
+                                Layer::Gateway,
+                                Action::Forwarded,
+                                format!("{} static route {r}", v.id),
+                                format!("sent over {} to the customer network", v.id),
+                            )
+                            .at(&v.prov),
+                        );
+                        return self.unknown(
+                            st,
+                            Layer::Gateway,
+                            format!("{} on-premises routes", v.id),
+                            why,
+                        );
+                    }
                     st.step(
                         Step::new(
                             StepKind::Route,
@@ -1664,6 +1691,14 @@ impl<'a> Tracer<'a> {
             );
             if !self.enter(st, &vpn.id, NodeKind::External) {
                 return Next::Done(Disposition::Loop);
+            }
+            if let Some(why) = self.hybrid_remote_routes(st, &vpn.id) {
+                return self.unknown(
+                    st,
+                    Layer::Gateway,
+                    format!("{} on-premises routes", vpn.id),
+                    why,
+                );
             }
             return self.unknown(st, Layer::Gateway, vpn.id.clone(), format!(
                 "whether the customer network routes {} is decided by routes learned over BGP on {}, which are not in the snapshot: add the customer gateway's advertised routes (or use static routes)", st.pkt.dst, vpn.id));
@@ -1716,6 +1751,9 @@ impl<'a> Tracer<'a> {
                 }
                 None => self.unknown(st, Layer::Gateway, id, format!("VPN connection {id} terminates on no virtual private gateway in the snapshot")),
             };
+        }
+        if let Some(why) = self.hybrid_remote_routes(st, id) {
+            return self.unknown(st, Layer::Gateway, format!("{id} on-premises routes"), why);
         }
         st.step(
             Step::new(
