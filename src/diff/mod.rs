@@ -9,6 +9,7 @@
 //! ([`scope`]) are not traced again.
 
 pub mod endpoints;
+pub mod filter;
 pub mod ports;
 pub mod scope;
 pub mod signature;
@@ -139,7 +140,8 @@ pub struct DiffResult {
     /// Every changed flow class, ranked: newly allowed, newly denied, changed; from the
     /// internet first.
     pub changes: Vec<FlowChange>,
-    /// Flow classes compared (endpoint pairs × protocol intervals).
+    /// Flow classes traced in the before snapshot (endpoint pairs × protocol intervals; pairs
+    /// the change cannot reach are not traced at all).
     pub classes: usize,
     /// Flow classes traced again in the after snapshot (the rest were out of the change's reach).
     pub retraced: usize,
@@ -310,9 +312,23 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
     if scope.changed.is_empty() {
         return result;
     }
+    // Endpoints a local change can affect (in either snapshot), when the change is local.
+    let near: Option<BTreeSet<&String>> = scope.filter.as_ref().map(|f| {
+        eps.sources
+            .iter()
+            .chain(eps.destinations.iter())
+            .filter(|n| f.relevant(before, n) || f.relevant(after, n))
+            .collect()
+    });
     for src in &eps.sources {
         for dst in &eps.destinations {
             if src == dst {
+                continue;
+            }
+            if near
+                .as_ref()
+                .is_some_and(|n| !n.contains(src) && !n.contains(dst))
+            {
                 continue;
             }
             let (eb, ea) = (b.resolve(src, dst), a.resolve(src, dst));

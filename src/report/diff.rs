@@ -33,13 +33,13 @@ pub fn render_text(before: &str, after: &str, r: &DiffResult) -> String {
     let _ = writeln!(out, "changed objects: {}", r.changed_objects.join(", "));
     let _ = writeln!(
         out,
-        "{} flow class(es) changed: {} newly allowed, {} newly denied, {} changed ({} of {} classes re-traced)",
+        "{} flow class(es) changed: {} newly allowed, {} newly denied, {} changed ({} classes within reach of the change traced, {} of them again after it)",
         r.changes.len(),
         r.count(ChangeKind::NewlyAllowed),
         r.count(ChangeKind::NewlyDenied),
         r.count(ChangeKind::Changed),
-        r.retraced,
-        r.classes
+        r.classes,
+        r.retraced
     );
     for kind in [
         ChangeKind::NewlyAllowed,
