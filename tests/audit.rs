@@ -169,3 +169,15 @@ fn an_isolated_subnet_with_an_internet_route() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn audit_text_of_the_bundled_model() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netpath"))
+        .current_dir(root())
+        .env_remove("NETPATH_SNAPSHOT")
+        .args(["-s", "models/eks-reference", "audit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("audit_eks_reference", String::from_utf8(out.stdout).unwrap());
+}
