@@ -179,5 +179,8 @@ fn audit_text_of_the_bundled_model() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    insta::assert_snapshot!("audit_eks_reference", String::from_utf8(out.stdout).unwrap());
+    insta::assert_snapshot!(
+        "audit_eks_reference",
+        String::from_utf8(out.stdout).unwrap()
+    );
 }

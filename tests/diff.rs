@@ -142,6 +142,11 @@ fn one_sg_rule_and_one_network_policy() {
     assert!(findings
         .iter()
         .all(|f| f.file.is_some() && f.line.is_some()));
+    // Every finding points at the after snapshot: the input to change.
+    for f in &findings {
+        let file = f.file.as_deref().unwrap_or_default();
+        assert!(file.starts_with(&after.display().to_string()), "{file}");
+    }
 
     let text = netpath::report::diff::render_text("before", "after", &r)
         .replace(&format!("{}/", tmp.display()), "");

@@ -130,6 +130,9 @@ pub struct FlowChange {
     pub cause: Option<Decision>,
     /// True when `cause` is a rule of the before snapshot that no longer applies.
     pub cause_lost: bool,
+    /// Where the changed object that decides is defined in the after snapshot (`file`, `line`):
+    /// the input to look at.
+    pub after_at: Option<(String, u32)>,
 }
 
 /// The result of a diff.
@@ -382,7 +385,17 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
                 if let Some(c) = pending.take() {
                     result.changes.push(c);
                 }
-                pending = Some(change(src, dst, *proto, *range, &ob, &oa, &scope.ids));
+                let mut c = change(src, dst, *proto, *range, &ob, &oa, &scope.ids);
+                c.after_at = match &c.cause {
+                    Some(d) if !c.cause_lost => d.file.clone().zip(d.line),
+                    Some(d) => scope
+                        .ids
+                        .iter()
+                        .filter(|id| d.rule.contains(id.as_str()))
+                        .find_map(|id| locate(after, id)),
+                    None => None,
+                };
+                pending = Some(c);
                 pending_sigs = Some(sigs);
             }
             if let Some(c) = pending.take() {
@@ -456,7 +469,43 @@ fn change(
         },
         cause,
         cause_lost,
+        after_at: None,
     }
+}
+
+/// Where the object `id` (a group, ACL or route table id, or a policy's `ns/name`) is defined
+/// in `snap`.
+fn locate(snap: &Snapshot, id: &str) -> Option<(String, u32)> {
+    let c = &snap.cloud;
+    let k = &snap.cluster;
+    let prov = c
+        .security_groups
+        .get(id)
+        .map(|g| &g.prov)
+        .or_else(|| c.network_acls.get(id).map(|a| &a.prov))
+        .or_else(|| c.route_tables.get(id).map(|t| &t.prov))
+        .or_else(|| {
+            k.network_policies
+                .iter()
+                .find(|p| p.meta.key() == id)
+                .map(|p| &p.meta.at)
+        })
+        .or_else(|| {
+            k.authorization_policies
+                .iter()
+                .find(|p| p.meta.key() == id)
+                .map(|p| &p.meta.at)
+        })
+        .or_else(|| {
+            k.peer_authentications
+                .iter()
+                .find(|p| p.meta.key() == id)
+                .map(|p| &p.meta.at)
+        })?;
+    Some((
+        snap.sources.path(prov.file).display().to_string(),
+        snap.sources.resolve(prov).line,
+    ))
 }
 
 /// The diff as CI findings (`diff/newly-allowed`, `diff/newly-denied`, `diff/changed`), each
@@ -490,8 +539,8 @@ pub fn findings(r: &DiffResult, fail_on: FailOn) -> Vec<Finding> {
                 name: flow,
                 group: format!("diff/{}", c.kind.as_str()),
                 message,
-                file: c.cause.as_ref().and_then(|d| d.file.clone()),
-                line: c.cause.as_ref().and_then(|d| d.line),
+                file: c.after_at.as_ref().map(|a| a.0.clone()),
+                line: c.after_at.as_ref().map(|a| a.1),
                 column: None,
                 detail: c
                     .cause

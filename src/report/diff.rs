@@ -62,6 +62,11 @@ pub fn render_text(before: &str, after: &str, r: &DiffResult) -> String {
                     ""
                 };
                 let _ = writeln!(out, "      because: {what}{}", decision_text(d));
+                if c.cause_lost {
+                    if let Some((f, l)) = &c.after_at {
+                        let _ = writeln!(out, "      now:     {f}:{l}");
+                    }
+                }
             }
         }
     }
@@ -109,6 +114,7 @@ pub fn render_json(before: &str, after: &str, r: &DiffResult) -> Value {
             "after": side_json(&c.after),
             "cause": c.cause.as_ref().map(decision_json),
             "cause_no_longer_applies": c.cause_lost,
+            "source_after": c.after_at.as_ref().map(|(f, l)| format!("{f}:{l}")),
         })).collect::<Vec<_>>(),
     })
 }
