@@ -154,6 +154,44 @@ fn one_sg_rule_and_one_network_policy() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// The pruning (pair filter, change scope) loses nothing: the pruned diff equals the diff
+/// that traces every class in both snapshots. Slow in a debug build: `cargo test --release
+/// --test diff -- --ignored`.
+#[test]
+#[ignore]
+fn pruning_loses_nothing() {
+    let tmp = temp_dir("prune");
+    let before = tmp.join("before");
+    let after = tmp.join("after");
+    copy_dir(&root().join("models/eks-reference"), &before);
+    copy_dir(&root().join("models/eks-reference"), &after);
+    // A node security group rule (nodes, pods and load balancers behind them) and a policy.
+    edit(
+        &after.join("aws/describe-security-groups.json"),
+        "\"CidrIp\": \"203.0.113.0/24\"",
+        "\"CidrIp\": \"0.0.0.0/0\"",
+    );
+    edit(
+        &after.join("k8s/networkpolicies.yaml"),
+        "      - port: 5432\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+        "      - port: 5433\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+    );
+    edit(
+        &after.join("aws/describe-security-groups.json"),
+        "\"FromPort\": 31443,\n                    \"ToPort\": 31443,",
+        "\"FromPort\": 31444,\n                    \"ToPort\": 31444,",
+    );
+    let (b, a) = (load(&before), load(&after));
+    let pruned = diff::diff(&b, &a);
+    assert!(pruned
+        .changes
+        .iter()
+        .any(|c| c.src == "internet" && c.dst == "lb/prod-frontend-local"));
+    let full = diff::diff_with(&b, &a, false);
+    assert_eq!(pruned.changes, full.changes);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 #[test]
 fn a_line_shift_is_no_change() {
     let tmp = temp_dir("shift");

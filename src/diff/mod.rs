@@ -297,11 +297,21 @@ fn classes(tcp: &[PortRange], udp: &[PortRange]) -> Vec<(Protocol, Option<PortRa
         .collect()
 }
 
-/// Compares every flow class of two snapshots.
+/// Compares every flow class of two snapshots, skipping what the change cannot reach.
 pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
+    diff_with(before, after, true)
+}
+
+/// Compares every flow class of two snapshots; with `prune` false, every class is traced in
+/// both (the reference the pruning is checked against).
+pub fn diff_with(before: &Snapshot, after: &Snapshot, prune: bool) -> DiffResult {
     let (ixb, ixa) = (Index::compile(before), Index::compile(after));
     let (b, a) = (Side::new(before, &ixb), Side::new(after, &ixa));
-    let scope = scope::compare(before, after);
+    let mut scope = scope::compare(before, after);
+    if !prune {
+        scope.filter = None;
+        scope.global = true;
+    }
     let eps = endpoints::of(before).union(&endpoints::of(after));
     let tcp = ports::intervals(&[before, after], Protocol::Tcp);
     let udp = ports::intervals(&[before, after], Protocol::Udp);
