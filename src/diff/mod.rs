@@ -376,7 +376,10 @@ pub fn diff_with(before: &Snapshot, after: &Snapshot, prune: bool) -> DiffResult
                     .map(|e| a.trace(e, *proto, range.map(|r| r.lo).unwrap_or(0)));
                 let ob = outcome(before, bt.as_ref());
                 let oa = outcome(after, at.as_ref());
-                if ob.sig == oa.sig {
+                // An endpoint that exists on one side only: only a change of reachability
+                // counts (a new pod that nothing reaches is not a changed flow).
+                let one_sided = ob.sig.is_none() || oa.sig.is_none();
+                if ob.sig == oa.sig || (one_sided && rank(ob.reachable) == rank(oa.reachable)) {
                     if let Some(c) = pending.take() {
                         result.changes.push(c);
                     }
