@@ -229,3 +229,31 @@ fn missing_snapshot_is_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn fail_on_names_the_kinds_that_fail() {
+    let tmp = temp_dir("failon");
+    let after = tmp.join("after");
+    copy_dir(&root().join("models/eks-reference"), &after);
+    edit(
+        &after.join("k8s/networkpolicies.yaml"),
+        "      - port: 5432\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+        "      - port: 5433\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+    );
+    let run = |fail_on: &str| {
+        Command::new(env!("CARGO_BIN_EXE_netpath"))
+            .current_dir(root())
+            .args(["diff", "--before", "models/eks-reference", "--after"])
+            .arg(&after)
+            .args(["--fail-on", fail_on])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(run("newly-denied"), Some(1));
+    assert_eq!(run("any"), Some(1));
+    assert_eq!(run("newly-allowed"), Some(0));
+    assert_eq!(run("none"), Some(0));
+    let _ = std::fs::remove_dir_all(&tmp);
+}

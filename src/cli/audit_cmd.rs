@@ -19,14 +19,15 @@ pub fn run(snapshot: &Path, a: &AuditArgs, quiet: bool) -> i32 {
         return EXIT_BAD_INPUT;
     };
     let findings = netpath::audit::audit(&snap);
-    match a.output {
-        Format::Text => print!("{}", render::render_text(&findings)),
-        Format::Json => println!(
-            "{}",
+    let out = match a.output {
+        Format::Text => render::render_text(&findings),
+        Format::Json => {
             serde_json::to_string_pretty(&render::render_json(&findings))
                 .unwrap_or_else(|_| "{}".into())
-        ),
-    }
+                + "\n"
+        }
+    };
+    super::write_stdout(&out);
     if findings.iter().any(|f| f.level == FindingLevel::Error) {
         1
     } else {

@@ -48,14 +48,15 @@ pub fn run(a: &DiffArgs, quiet: bool) -> i32 {
         a.before.display().to_string(),
         a.after.display().to_string(),
     );
-    match a.output {
-        Format::Text => print!("{}", render::render_text(&bn, &an, &r)),
-        Format::Json => println!(
-            "{}",
+    let out = match a.output {
+        Format::Text => render::render_text(&bn, &an, &r),
+        Format::Json => {
             serde_json::to_string_pretty(&render::render_json(&bn, &an, &r))
                 .unwrap_or_else(|_| "{}".into())
-        ),
-    }
+                + "\n"
+        }
+    };
+    super::write_stdout(&out);
     let fail_on = match a.fail_on {
         FailOnArg::None => FailOn::Nothing,
         FailOnArg::NewlyAllowed => FailOn::NewlyAllowed,
