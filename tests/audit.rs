@@ -169,3 +169,91 @@ fn an_isolated_subnet_with_an_internet_route() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn audit_text_of_the_bundled_model() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netpath"))
+        .current_dir(root())
+        .env_remove("NETPATH_SNAPSHOT")
+        .args(["-s", "models/eks-reference", "audit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(
+        "audit_eks_reference",
+        String::from_utf8(out.stdout).unwrap()
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dst = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dst);
+        } else {
+            std::fs::copy(&p, &dst).unwrap();
+        }
+    }
+}
+
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from:?} in {file:?}");
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn a_duplicate_sg_rule_and_an_allow_that_cannot_match_tcp() {
+    let tmp = std::env::temp_dir().join(format!("netpath-audit-more-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&root().join("models/eks-reference"), &tmp);
+    edit(
+        &tmp.join("aws/describe-security-groups.json"),
+        "\"CidrIp\": \"203.0.113.0/24\"\n                        }",
+        "\"CidrIp\": \"203.0.113.0/24\"\n                        },\n                        {\n                            \"CidrIp\": \"203.0.113.0/24\"\n                        }",
+    );
+    edit(
+        &tmp.join("k8s/istio.yaml"),
+        "          ports:\n          - \"5432\"\n    selector:",
+        "          methods:\n          - GET\n          ports:\n          - \"5432\"\n    selector:",
+    );
+    let (v, _) = audit(&tmp);
+    let (base, _) = audit(Path::new("models/eks-reference"));
+    let strip =
+        |rows: Vec<(String, String, String, String)>| -> Vec<(String, String, String, String)> {
+            rows.into_iter()
+                .map(|(l, r, a, n)| {
+                    (
+                        l,
+                        r,
+                        a.rsplit('/').next().unwrap_or_default().to_string(),
+                        n,
+                    )
+                })
+                .collect()
+        };
+    let new: Vec<_> = strip(rows(&v))
+        .into_iter()
+        .filter(|r| !strip(rows(&base)).contains(r))
+        .collect();
+    assert_eq!(
+        new,
+        vec![
+            (
+                "warning".to_string(),
+                "audit/allow-cannot-match-tcp".to_string(),
+                "istio.yaml:141".to_string(),
+                "AuthorizationPolicy prod/postgres-allow-backend rules[0]".to_string()
+            ),
+            (
+                "warning".to_string(),
+                "audit/shadowed-rule".to_string(),
+                "describe-security-groups.json:277".to_string(),
+                "sg-066b3802e44340644 ingress[1]".to_string()
+            ),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -142,10 +142,53 @@ fn one_sg_rule_and_one_network_policy() {
     assert!(findings
         .iter()
         .all(|f| f.file.is_some() && f.line.is_some()));
+    // Every finding points at the after snapshot: the input to change.
+    for f in &findings {
+        let file = f.file.as_deref().unwrap_or_default();
+        assert!(file.starts_with(&after.display().to_string()), "{file}");
+    }
 
     let text = netpath::report::diff::render_text("before", "after", &r)
         .replace(&format!("{}/", tmp.display()), "");
     insta::assert_snapshot!("diff_sg_and_netpol", text);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The pruning (pair filter, change scope) loses nothing: the pruned diff equals the diff
+/// that traces every class in both snapshots. Slow in a debug build: `cargo test --release
+/// --test diff -- --ignored`.
+#[test]
+#[ignore]
+fn pruning_loses_nothing() {
+    let tmp = temp_dir("prune");
+    let before = tmp.join("before");
+    let after = tmp.join("after");
+    copy_dir(&root().join("models/eks-reference"), &before);
+    copy_dir(&root().join("models/eks-reference"), &after);
+    // A node security group rule (nodes, pods and load balancers behind them) and a policy.
+    edit(
+        &after.join("aws/describe-security-groups.json"),
+        "\"CidrIp\": \"203.0.113.0/24\"",
+        "\"CidrIp\": \"0.0.0.0/0\"",
+    );
+    edit(
+        &after.join("k8s/networkpolicies.yaml"),
+        "      - port: 5432\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+        "      - port: 5433\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+    );
+    edit(
+        &after.join("aws/describe-security-groups.json"),
+        "\"FromPort\": 31443,\n                    \"ToPort\": 31443,",
+        "\"FromPort\": 31444,\n                    \"ToPort\": 31444,",
+    );
+    let (b, a) = (load(&before), load(&after));
+    let pruned = diff::diff(&b, &a);
+    assert!(pruned
+        .changes
+        .iter()
+        .any(|c| c.src == "internet" && c.dst == "lb/prod-frontend-local"));
+    let full = diff::diff_with(&b, &a, false);
+    assert_eq!(pruned.changes, full.changes);
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -185,4 +228,32 @@ fn missing_snapshot_is_bad_input() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn fail_on_names_the_kinds_that_fail() {
+    let tmp = temp_dir("failon");
+    let after = tmp.join("after");
+    copy_dir(&root().join("models/eks-reference"), &after);
+    edit(
+        &after.join("k8s/networkpolicies.yaml"),
+        "      - port: 5432\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+        "      - port: 5433\n        protocol: TCP\n    podSelector:\n      matchLabels:\n        app: postgres",
+    );
+    let run = |fail_on: &str| {
+        Command::new(env!("CARGO_BIN_EXE_netpath"))
+            .current_dir(root())
+            .args(["diff", "--before", "models/eks-reference", "--after"])
+            .arg(&after)
+            .args(["--fail-on", fail_on])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(run("newly-denied"), Some(1));
+    assert_eq!(run("any"), Some(1));
+    assert_eq!(run("newly-allowed"), Some(0));
+    assert_eq!(run("none"), Some(0));
+    let _ = std::fs::remove_dir_all(&tmp);
 }

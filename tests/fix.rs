@@ -93,6 +93,14 @@ const CASES: &[(&str, &str, &str, &[&str], bool)] = &[
         &["network_policy"],
         false,
     ),
+    // The isolated database to the internet: its SG, its NACL, a route, the NACL for the reply.
+    (
+        "instance/prod-db-a",
+        "internet",
+        "443",
+        &["security_group", "nacl", "routing", "nacl"],
+        true,
+    ),
     // A blackhole route: no change suggested, the route is named.
     ("instance/prod-db-c", "10.200.0.5", "443", &[], false),
 ];

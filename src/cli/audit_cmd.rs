@@ -22,17 +22,18 @@ pub fn run(snapshot: &Path, a: &AuditArgs, quiet: bool, verbosity: Verbosity) ->
         return EXIT_BAD_INPUT;
     };
     let findings = netpath::audit::audit(&snap);
-    match a.output {
-        CiOutput::Text => print!("{}", render::render_text(&findings)),
+    let out = match a.output {
+        CiOutput::Text => render::render_text(&findings),
         CiOutput::Junit | CiOutput::Sarif | CiOutput::Github => {
             return emit(a.output, "audit", &findings, verbosity);
         }
-        CiOutput::Json => println!(
-            "{}",
+        CiOutput::Json => {
             serde_json::to_string_pretty(&render::render_json(&findings))
                 .unwrap_or_else(|_| "{}".into())
-        ),
-    }
+                + "\n"
+        }
+    };
+    super::write_stdout(&out);
     if findings.iter().any(|f| f.level == FindingLevel::Error) {
         1
     } else {

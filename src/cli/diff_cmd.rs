@@ -57,17 +57,18 @@ pub fn run(a: &DiffArgs, quiet: bool, verbosity: Verbosity) -> i32 {
         FailOnArg::NewlyDenied => FailOn::NewlyDenied,
         FailOnArg::Any => FailOn::Any,
     };
-    match a.output {
-        CiOutput::Text => print!("{}", render::render_text(&bn, &an, &r)),
+    let out = match a.output {
+        CiOutput::Text => render::render_text(&bn, &an, &r),
         CiOutput::Junit | CiOutput::Sarif | CiOutput::Github => {
             return emit(a.output, "diff", &diff::findings(&r, fail_on), verbosity);
         }
-        CiOutput::Json => println!(
-            "{}",
+        CiOutput::Json => {
             serde_json::to_string_pretty(&render::render_json(&bn, &an, &r))
                 .unwrap_or_else(|_| "{}".into())
-        ),
-    }
+                + "\n"
+        }
+    };
+    super::write_stdout(&out);
     if r.changes.iter().any(|c| fail_on.fails(c.kind)) {
         1
     } else {

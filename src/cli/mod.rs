@@ -182,3 +182,10 @@ fn report_diags(snap: &Snapshot, diags: &Diagnostics, quiet: bool) {
         eprintln!("{n} error(s) in the snapshot; nothing was traced");
     }
 }
+
+/// Writes a report to stdout; a closed pipe (`| head`) is not an error: stop quietly.
+pub fn write_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout));
+}

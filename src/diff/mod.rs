@@ -9,6 +9,7 @@
 //! ([`scope`]) are not traced again.
 
 pub mod endpoints;
+pub mod filter;
 pub mod ports;
 pub mod scope;
 pub mod signature;
@@ -129,6 +130,9 @@ pub struct FlowChange {
     pub cause: Option<Decision>,
     /// True when `cause` is a rule of the before snapshot that no longer applies.
     pub cause_lost: bool,
+    /// Where the changed object that decides is defined in the after snapshot (`file`, `line`):
+    /// the input to look at.
+    pub after_at: Option<(String, u32)>,
 }
 
 /// The result of a diff.
@@ -139,7 +143,8 @@ pub struct DiffResult {
     /// Every changed flow class, ranked: newly allowed, newly denied, changed; from the
     /// internet first.
     pub changes: Vec<FlowChange>,
-    /// Flow classes compared (endpoint pairs × protocol intervals).
+    /// Flow classes traced in the before snapshot (endpoint pairs × protocol intervals; pairs
+    /// the change cannot reach are not traced at all).
     pub classes: usize,
     /// Flow classes traced again in the after snapshot (the rest were out of the change's reach).
     pub retraced: usize,
@@ -292,11 +297,21 @@ fn classes(tcp: &[PortRange], udp: &[PortRange]) -> Vec<(Protocol, Option<PortRa
         .collect()
 }
 
-/// Compares every flow class of two snapshots.
+/// Compares every flow class of two snapshots, skipping what the change cannot reach.
 pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
+    diff_with(before, after, true)
+}
+
+/// Compares every flow class of two snapshots; with `prune` false, every class is traced in
+/// both (the reference the pruning is checked against).
+pub fn diff_with(before: &Snapshot, after: &Snapshot, prune: bool) -> DiffResult {
     let (ixb, ixa) = (Index::compile(before), Index::compile(after));
     let (b, a) = (Side::new(before, &ixb), Side::new(after, &ixa));
-    let scope = scope::compare(before, after);
+    let mut scope = scope::compare(before, after);
+    if !prune {
+        scope.filter = None;
+        scope.global = true;
+    }
     let eps = endpoints::of(before).union(&endpoints::of(after));
     let tcp = ports::intervals(&[before, after], Protocol::Tcp);
     let udp = ports::intervals(&[before, after], Protocol::Udp);
@@ -310,9 +325,23 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
     if scope.changed.is_empty() {
         return result;
     }
+    // Endpoints a local change can affect (in either snapshot), when the change is local.
+    let near: Option<BTreeSet<&String>> = scope.filter.as_ref().map(|f| {
+        eps.sources
+            .iter()
+            .chain(eps.destinations.iter())
+            .filter(|n| f.relevant(before, n) || f.relevant(after, n))
+            .collect()
+    });
     for src in &eps.sources {
         for dst in &eps.destinations {
             if src == dst {
+                continue;
+            }
+            if near
+                .as_ref()
+                .is_some_and(|n| !n.contains(src) && !n.contains(dst))
+            {
                 continue;
             }
             let (eb, ea) = (b.resolve(src, dst), a.resolve(src, dst));
@@ -347,7 +376,10 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
                     .map(|e| a.trace(e, *proto, range.map(|r| r.lo).unwrap_or(0)));
                 let ob = outcome(before, bt.as_ref());
                 let oa = outcome(after, at.as_ref());
-                if ob.sig == oa.sig {
+                // An endpoint that exists on one side only: only a change of reachability
+                // counts (a new pod that nothing reaches is not a changed flow).
+                let one_sided = ob.sig.is_none() || oa.sig.is_none();
+                if ob.sig == oa.sig || (one_sided && rank(ob.reachable) == rank(oa.reachable)) {
                     if let Some(c) = pending.take() {
                         result.changes.push(c);
                     }
@@ -366,7 +398,17 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
                 if let Some(c) = pending.take() {
                     result.changes.push(c);
                 }
-                pending = Some(change(src, dst, *proto, *range, &ob, &oa, &scope.ids));
+                let mut c = change(src, dst, *proto, *range, &ob, &oa, &scope.ids);
+                c.after_at = match &c.cause {
+                    Some(d) if !c.cause_lost => d.file.clone().zip(d.line),
+                    Some(d) => scope
+                        .ids
+                        .iter()
+                        .filter(|id| d.rule.contains(id.as_str()))
+                        .find_map(|id| locate(after, id)),
+                    None => None,
+                };
+                pending = Some(c);
                 pending_sigs = Some(sigs);
             }
             if let Some(c) = pending.take() {
@@ -440,7 +482,43 @@ fn change(
         },
         cause,
         cause_lost,
+        after_at: None,
     }
+}
+
+/// Where the object `id` (a group, ACL or route table id, or a policy's `ns/name`) is defined
+/// in `snap`.
+fn locate(snap: &Snapshot, id: &str) -> Option<(String, u32)> {
+    let c = &snap.cloud;
+    let k = &snap.cluster;
+    let prov = c
+        .security_groups
+        .get(id)
+        .map(|g| &g.prov)
+        .or_else(|| c.network_acls.get(id).map(|a| &a.prov))
+        .or_else(|| c.route_tables.get(id).map(|t| &t.prov))
+        .or_else(|| {
+            k.network_policies
+                .iter()
+                .find(|p| p.meta.key() == id)
+                .map(|p| &p.meta.at)
+        })
+        .or_else(|| {
+            k.authorization_policies
+                .iter()
+                .find(|p| p.meta.key() == id)
+                .map(|p| &p.meta.at)
+        })
+        .or_else(|| {
+            k.peer_authentications
+                .iter()
+                .find(|p| p.meta.key() == id)
+                .map(|p| &p.meta.at)
+        })?;
+    Some((
+        snap.sources.path(prov.file).display().to_string(),
+        snap.sources.resolve(prov).line,
+    ))
 }
 
 /// The diff as CI findings (`diff/newly-allowed`, `diff/newly-denied`, `diff/changed`), each
@@ -474,8 +552,8 @@ pub fn findings(r: &DiffResult, fail_on: FailOn) -> Vec<Finding> {
                 name: flow,
                 group: format!("diff/{}", c.kind.as_str()),
                 message,
-                file: c.cause.as_ref().and_then(|d| d.file.clone()),
-                line: c.cause.as_ref().and_then(|d| d.line),
+                file: c.after_at.as_ref().map(|a| a.0.clone()),
+                line: c.after_at.as_ref().map(|a| a.1),
                 column: None,
                 detail: c
                     .cause

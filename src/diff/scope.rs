@@ -24,6 +24,9 @@ pub struct ChangeScope {
     /// Tokens (ids of ENIs, instances, subnets, security groups, NACLs, route tables; pod keys)
     /// whose presence in a trace means the trace may have changed.
     pub tokens: BTreeSet<String>,
+    /// When every change is local to endpoints: the endpoints it can affect (pairs with neither
+    /// end among them are not traced).
+    pub filter: Option<super::filter::PairFilter>,
 }
 
 impl ChangeScope {
@@ -113,6 +116,10 @@ macro_rules! by_meta {
 pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeScope {
     let mut sc = ChangeScope::default();
     let both = [before, after];
+    let mut sgs = Vec::new();
+    let mut instances = Vec::new();
+    let mut pods = BTreeSet::new();
+    let mut middle = false;
     // Filters and routing: local influence.
     for id in changed_keys(
         &by_id!(before, security_groups),
@@ -120,9 +127,11 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeScope {
     ) {
         sc.changed.push(format!("security group {id}"));
         sc.ids.push(id.clone());
+        sgs.push(id.clone());
         sc.tokens.insert(id);
     }
     for id in changed_keys(&by_id!(before, network_acls), &by_id!(after, network_acls)) {
+        middle = true;
         sc.changed.push(format!("network ACL {id}"));
         sc.ids.push(id.clone());
         for s in both {
@@ -133,6 +142,7 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeScope {
         sc.tokens.insert(id);
     }
     for id in changed_keys(&by_id!(before, route_tables), &by_id!(after, route_tables)) {
+        middle = true;
         sc.changed.push(format!("route table {id}"));
         sc.ids.push(id.clone());
         for s in both {
@@ -148,6 +158,7 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeScope {
         sc.tokens.insert(id);
     }
     for id in changed_keys(&by_id!(before, instances), &by_id!(after, instances)) {
+        instances.push(id.clone());
         sc.changed.push(format!("instance {id}"));
         for s in both {
             if let Some(i) = s.cloud.instances.get(&id) {
@@ -276,6 +287,7 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeScope {
                         && np.pod_selector.matches(&p.meta.labels)
                     {
                         sc.tokens.insert(p.meta.key());
+                        pods.insert(p.meta.key());
                     }
                 }
             }
@@ -303,6 +315,7 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeScope {
             for p in &s.cluster.pods {
                 if ns == "istio-system" || p.meta.namespace_or_default() == ns {
                     sc.tokens.insert(p.meta.key());
+                    pods.insert(p.meta.key());
                 }
             }
         }
@@ -355,6 +368,9 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeScope {
     }
     sc.changed.sort();
     sc.changed.dedup();
+    if !sc.global && !middle {
+        sc.filter = super::filter::PairFilter::new(both, &sgs, &instances, &pods);
+    }
     sc
 }
 

@@ -467,3 +467,75 @@ pub fn istio(model: &mut Snapshot, ix: &Index, step: &Step, pkt: SeenPacket) -> 
         answers: step.rule.clone(),
     })
 }
+
+/// A route table had no route: a host route to the peering that reaches the destination's
+/// VPC, else to a NAT gateway of the VPC (the subnet's zone first), else to its internet
+/// gateway.
+pub fn route(model: &mut Snapshot, ix: &Index, step: &Step, pkt: SeenPacket) -> Option<FixChange> {
+    let rtb = step.rule.strip_suffix(" (no route)")?.to_string();
+    let table = model.cloud.route_tables.get(&rtb)?;
+    let vpc = table.vpc_id.clone();
+    let zones: Vec<String> = table
+        .subnet_ids
+        .iter()
+        .filter_map(|s| model.cloud.subnets.get(s))
+        .map(|s| s.az.clone())
+        .collect();
+    let c = &model.cloud;
+    let peering = c.peerings.values().find(|p| {
+        p.forwards()
+            && p.other_side(&vpc)
+                .is_some_and(|o| o.cidrs.iter().any(|n| n.contains(&pkt.dst)))
+    });
+    let in_some_vpc = c.vpcs.values().any(|v| v.contains(pkt.dst));
+    let zone_of = |subnet: &str| c.subnets.get(subnet).map(|s| s.az.clone());
+    let mut nats: Vec<_> = c
+        .nat_gateways
+        .values()
+        .filter(|n| n.vpc_id == vpc && n.forwards() && !n.private)
+        .collect();
+    nats.sort_by_key(|n| !zone_of(&n.subnet_id).is_some_and(|z| zones.contains(&z)));
+    let target = match (peering, in_some_vpc) {
+        (Some(p), _) => crate::model::RouteTarget::Peering(p.id.clone()),
+        (None, true) => return None,
+        (None, false) => match nats.first() {
+            Some(n) => crate::model::RouteTarget::NatGateway(n.id.clone()),
+            None => crate::model::RouteTarget::InternetGateway(ix.vpc_igw.get(&vpc)?.clone()),
+        },
+    };
+    let dest = host(pkt.dst);
+    let (flag, what) = match &target {
+        crate::model::RouteTarget::Peering(_) => ("--vpc-peering-connection-id", "peering"),
+        crate::model::RouteTarget::NatGateway(_) => ("--nat-gateway-id", "NAT gateway"),
+        _ => ("--gateway-id", "internet gateway"),
+    };
+    let cidr_flag = if dest.addr().is_ipv6() {
+        "--destination-ipv6-cidr-block"
+    } else {
+        "--destination-cidr-block"
+    };
+    let snippet = format!(
+        "aws ec2 create-route --route-table-id {rtb} {cidr_flag} {dest} {flag} {}",
+        target.id()
+    );
+    let fid = source_file(model, &format!("{rtb}.sh"), &snippet);
+    let summary = format!("route table {rtb}: {dest} -> {what} {}", target.id());
+    model
+        .cloud
+        .route_tables
+        .get_mut(&rtb)?
+        .routes
+        .push(crate::model::Route {
+            destination: crate::model::RouteDestination::Cidr(dest),
+            target,
+            origin: crate::model::RouteOrigin::Static,
+            active: true,
+            prov: Provenance::at(fid, 1, 1),
+        });
+    Some(FixChange {
+        layer: "routing",
+        summary,
+        snippet,
+        answers: step.rule.clone(),
+    })
+}

@@ -1,6 +1,6 @@
 //! Suggesting the fix for a denied flow: the smallest change, at the layer that denied it, that
-//! lets the flow through — a security group rule, a NACL entry, a NetworkPolicy, an
-//! AuthorizationPolicy rule — printed in that input's own format and **verified**: the change is
+//! lets the flow through — a security group rule, a NACL entry, a route for a destination no
+//! route matched, a NetworkPolicy, an AuthorizationPolicy rule — printed in that input's own format and **verified**: the change is
 //! applied to a copy of the snapshot, the index is compiled again and the flow re-traced. When
 //! the next layer stops it, the next change is suggested, up to a few layers.
 
@@ -130,7 +130,9 @@ pub fn suggest(snap: &Snapshot, q: &Query) -> FixPlan {
             .unwrap_or_default();
         let why = format!("{} at {}{cite}: {}", step.rule, hop.at, step.detail);
         let blocked = || Verdict::StillBlocked(why.clone());
-        if changes.len() >= MAX_CHANGES || step.action != Action::Denied {
+        let fixable = step.action == Action::Denied
+            || (step.layer == Layer::Routing && step.action == Action::NoRoute);
+        if changes.len() >= MAX_CHANGES || !fixable {
             return FixPlan {
                 changes,
                 verdict: blocked(),
@@ -147,6 +149,7 @@ pub fn suggest(snap: &Snapshot, q: &Query) -> FixPlan {
             Layer::Nacl => apply::nacl(&mut model, step, pkt, reply),
             Layer::NetworkPolicy => apply::network_policy(&mut model, &ix, step, pkt),
             Layer::IstioAuthz => apply::istio(&mut model, &ix, step, pkt),
+            Layer::Routing => apply::route(&mut model, &ix, step, pkt),
             _ => None,
         };
         match proposed {

@@ -33,13 +33,13 @@ pub fn render_text(before: &str, after: &str, r: &DiffResult) -> String {
     let _ = writeln!(out, "changed objects: {}", r.changed_objects.join(", "));
     let _ = writeln!(
         out,
-        "{} flow class(es) changed: {} newly allowed, {} newly denied, {} changed ({} of {} classes re-traced)",
+        "{} flow class(es) changed: {} newly allowed, {} newly denied, {} changed ({} classes within reach of the change traced, {} of them again after it)",
         r.changes.len(),
         r.count(ChangeKind::NewlyAllowed),
         r.count(ChangeKind::NewlyDenied),
         r.count(ChangeKind::Changed),
-        r.retraced,
-        r.classes
+        r.classes,
+        r.retraced
     );
     for kind in [
         ChangeKind::NewlyAllowed,
@@ -62,6 +62,11 @@ pub fn render_text(before: &str, after: &str, r: &DiffResult) -> String {
                     ""
                 };
                 let _ = writeln!(out, "      because: {what}{}", decision_text(d));
+                if c.cause_lost {
+                    if let Some((f, l)) = &c.after_at {
+                        let _ = writeln!(out, "      now:     {f}:{l}");
+                    }
+                }
             }
         }
     }
@@ -109,6 +114,7 @@ pub fn render_json(before: &str, after: &str, r: &DiffResult) -> Value {
             "after": side_json(&c.after),
             "cause": c.cause.as_ref().map(decision_json),
             "cause_no_longer_applies": c.cause_lost,
+            "source_after": c.after_at.as_ref().map(|(f, l)| format!("{f}:{l}")),
         })).collect::<Vec<_>>(),
     })
 }
