@@ -63,13 +63,11 @@ fn scale(c: &mut Criterion) {
         ));
         generate(&spec, &dir, Parts::All).expect("generate the snapshot");
         let plan = Plan::new(&spec);
-        let slow = spec.pods > 5_000;
+        // Loads take seconds: ten samples, no long warm-up.
         let mut g = c.benchmark_group(format!("scale/{}", spec.name));
-        if slow {
-            g.sample_size(10)
-                .warm_up_time(Duration::from_millis(1))
-                .measurement_time(Duration::from_secs(1));
-        }
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(1))
+            .measurement_time(Duration::from_secs(1));
         g.bench_function("ingest", |b| {
             b.iter(|| netpath::ingest::load_snapshot(black_box(&dir)))
         });
