@@ -108,7 +108,74 @@ struct Tok {
 }
 
 /// Splits a line into tokens: whitespace-separated, double quotes with backslash escapes.
+/// ASCII lines (all of kube-proxy's) are split on bytes; others char by char.
 fn tokenize(line: &str) -> Result<Vec<Tok>, (u32, String)> {
+    if !line.is_ascii() {
+        return tokenize_chars(line);
+    }
+    // `char::is_whitespace` on ASCII: space and \t..=\r.
+    let ws = |c: u8| c == b' ' || (b'\t'..=b'\r').contains(&c);
+    let b = line.as_bytes();
+    let mut out = Vec::with_capacity(24);
+    let mut i = 0;
+    while i < b.len() {
+        if ws(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !ws(b[i]) && b[i] != b'"' {
+            i += 1;
+        }
+        let col = start as u32 + 1;
+        if i == b.len() || ws(b[i]) {
+            out.push(Tok {
+                text: line[start..i].to_string(),
+                col,
+                quoted: false,
+            });
+            continue;
+        }
+        let mut text = String::from(&line[start..i]);
+        let mut quoted = false;
+        while i < b.len() && !ws(b[i]) {
+            if b[i] != b'"' {
+                text.push(char::from(b[i]));
+                i += 1;
+                continue;
+            }
+            quoted = true;
+            let open = i;
+            i += 1;
+            let mut closed = false;
+            while i < b.len() {
+                let q = b[i];
+                i += 1;
+                match q {
+                    b'\\' => {
+                        if i < b.len() {
+                            text.push(char::from(b[i]));
+                            i += 1;
+                        }
+                    }
+                    b'"' => {
+                        closed = true;
+                        break;
+                    }
+                    _ => text.push(char::from(q)),
+                }
+            }
+            if !closed {
+                return Err((open as u32 + 1, "unterminated quoted string".into()));
+            }
+        }
+        out.push(Tok { text, col, quoted });
+    }
+    Ok(out)
+}
+
+/// [`tokenize`] for lines with non-ASCII characters (columns count characters).
+fn tokenize_chars(line: &str) -> Result<Vec<Tok>, (u32, String)> {
     let mut out = Vec::new();
     let mut chars = line.chars().enumerate().peekable();
     while let Some(&(i, c)) = chars.peek() {
@@ -1235,5 +1302,41 @@ fn parse_mark(s: &str) -> Option<(u32, u32)> {
     match s.split_once('/') {
         Some((v, m)) => Some((parse_u32(v)?, parse_u32(m)?)),
         None => Some((parse_u32(s)?, u32::MAX)),
+    }
+}
+
+#[cfg(test)]
+mod tokenize_tests {
+    use super::{tokenize, tokenize_chars};
+    use proptest::prelude::*;
+
+    fn same(line: &str) {
+        let fast = tokenize(line).map(|v| {
+            v.into_iter()
+                .map(|t| (t.text, t.col, t.quoted))
+                .collect::<Vec<_>>()
+        });
+        let slow = tokenize_chars(line).map(|v| {
+            v.into_iter()
+                .map(|t| (t.text, t.col, t.quoted))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(fast, slow, "{line:?}");
+    }
+
+    #[test]
+    fn byte_tokenizer_matches_char_tokenizer_on_kube_proxy_lines() {
+        same("-A KUBE-SVC-X -m comment --comment \"ns/a:http -> 10.0.0.1:80\" -j KUBE-SEP-Y");
+        same("-A X -m comment --comment \"a \\\"b\\\" c\"x -j DROP");
+        same("-A X --comment \"unterminated");
+        same("\t-A  X\x0b-j\x0cACCEPT \r");
+        same("");
+    }
+
+    proptest! {
+        #[test]
+        fn byte_tokenizer_matches_char_tokenizer(line in "[ -~\t\x0b\x0c\r]{0,60}") {
+            same(&line);
+        }
     }
 }

@@ -62,17 +62,27 @@ pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
     let mut snap = Snapshot::default();
     let mut diags = Diagnostics::default();
     let mut aws_docs = aws::AwsCollector::default();
-    for (path, text) in inputs {
-        let file = snap.sources.add(path, text);
-        let text = snap.sources.file(file).text.clone();
-        match recognise(&text) {
-            FileKind::AwsJson => aws_docs.read(file, &text, &mut diags),
-            FileKind::KubernetesJson => k8s::read_json(file, &text, &mut snap.cluster, &mut diags),
-            FileKind::KubernetesYaml => k8s::read_yaml(file, &text, &mut snap.cluster, &mut diags),
+    let files: Vec<_> = inputs
+        .into_iter()
+        .map(|(path, text)| snap.sources.add(path, text))
+        .collect();
+    let kinds: Vec<FileKind> = files
+        .iter()
+        .map(|f| recognise(&snap.sources.file(*f).text))
+        .collect();
+    // iptables dumps are independent of each other and of every other input: parse them on
+    // two threads first, then take them in file order below (same diagnostics, same order).
+    let mut dumps = parse_dumps(&snap.sources, &files, &kinds).into_iter();
+    for (file, kind) in files.into_iter().zip(kinds) {
+        let text = &snap.sources.file(file).text;
+        match kind {
+            FileKind::AwsJson => aws_docs.read(file, text, &mut diags),
+            FileKind::KubernetesJson => k8s::read_json(file, text, &mut snap.cluster, &mut diags),
+            FileKind::KubernetesYaml => k8s::read_yaml(file, text, &mut snap.cluster, &mut diags),
             FileKind::IptablesSave => {
-                let name = snap.sources.path(file).to_path_buf();
-                if let Some(dump) = iptables::read(file, &name, &text, &mut diags) {
-                    snap.iptables.push(dump);
+                if let Some((dump, more)) = dumps.next() {
+                    diags.items.extend(more.items);
+                    snap.iptables.extend(dump);
                 }
             }
             FileKind::NetpathModel => {
@@ -135,6 +145,42 @@ fn netpath_kind_problem(file: crate::source::FileId, text: &str) -> Option<Diagn
         )
         .expected("kind: Scenario (run with `netpath check`)"),
     )
+}
+
+/// Parses the iptables dumps among `files` (in order), on two threads when there are several.
+fn parse_dumps(
+    sources: &crate::source::SourceMap,
+    files: &[crate::source::FileId],
+    kinds: &[FileKind],
+) -> Vec<(Option<crate::model::iptables::IptablesDump>, Diagnostics)> {
+    let dumps: Vec<_> = files
+        .iter()
+        .zip(kinds)
+        .filter(|(_, k)| matches!(k, FileKind::IptablesSave))
+        .map(|(f, _)| *f)
+        .collect();
+    let parse = |f: &crate::source::FileId| {
+        let mut d = Diagnostics::default();
+        let src = sources.file(*f);
+        let dump = iptables::read(*f, &src.path, &src.text, &mut d);
+        (dump, d)
+    };
+    if dumps.len() < 2 {
+        return dumps.iter().map(parse).collect();
+    }
+    let half = dumps.len().div_ceil(2);
+    let (a, b) = dumps.split_at(half);
+    std::thread::scope(|s| {
+        let second = s.spawn(|| b.iter().map(parse).collect::<Vec<_>>());
+        let mut out: Vec<_> = a.iter().map(parse).collect();
+        match second.join() {
+            Ok(rest) => out.extend(rest),
+            // A panic in the parser is a bug; parse the second half here so that it surfaces
+            // in this thread with its own message.
+            Err(_) => out.extend(b.iter().map(parse)),
+        }
+        out
+    })
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
