@@ -10,7 +10,7 @@
 
 pub mod endpoints;
 pub mod filter;
-pub mod ports;
+pub use crate::trace::port_cuts as ports;
 pub mod scope;
 pub mod signature;
 

@@ -88,7 +88,7 @@ pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
             FileKind::NetpathModel => {
                 // Scenario files live beside snapshots and are read by `check`, not as
                 // snapshot inputs; any other netpath/v1 kind would be silently dropped.
-                if let Some(d) = netpath_kind_problem(file, &text) {
+                if let Some(d) = netpath_kind_problem(file, text) {
                     diags.push(d);
                 }
             }

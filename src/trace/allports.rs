@@ -7,7 +7,7 @@
 
 use super::{Query, Reachable, TraceResult, Tracer};
 use crate::eval::ports::PortSet;
-use crate::model::{Cloud, PortMatch, PortRange, Protocol, ProtocolMatch};
+use crate::model::Protocol;
 use std::collections::BTreeSet;
 
 /// How a protocol is shown in an all-ports answer (protocol 0 stands for every protocol
@@ -67,40 +67,6 @@ impl AllPortsAnswer {
     }
 }
 
-/// Port boundaries: every port at which some rule's range starts or ends (+1).
-fn cut_points(cloud: &Cloud, proto: Protocol) -> BTreeSet<u32> {
-    let mut cuts = BTreeSet::new();
-    cuts.insert(0u32);
-    let mut add = |pm: &ProtocolMatch, ports: &PortMatch| {
-        if let (ProtocolMatch::One(p), PortMatch::Range(r)) = (pm, ports) {
-            if *p == proto {
-                cuts.insert(u32::from(r.lo));
-                cuts.insert(u32::from(r.hi) + 1);
-            }
-        }
-    };
-    for sg in cloud.security_groups.values() {
-        for r in sg.ingress.iter().chain(sg.egress.iter()) {
-            add(&r.protocol, &r.ports);
-        }
-    }
-    for acl in cloud.network_acls.values() {
-        for e in acl.ingress.iter().chain(acl.egress.iter()) {
-            add(&e.protocol, &e.ports);
-        }
-    }
-    for lb in cloud.load_balancers.values() {
-        for l in lb.listeners.iter().flatten() {
-            add(
-                &ProtocolMatch::One(proto),
-                &PortMatch::Range(PortRange::single(l.port)),
-            );
-        }
-    }
-    cuts.retain(|c| *c <= 65535);
-    cuts
-}
-
 fn signature(t: &TraceResult) -> Vec<(String, String)> {
     t.paths
         .iter()
@@ -146,11 +112,8 @@ impl Tracer<'_> {
             if proto == Protocol::Sctp && only.is_none() {
                 continue;
             }
-            let cuts: Vec<u32> = cut_points(&self.snap.cloud, proto).into_iter().collect();
             let mut current: Option<PortOutcome> = None;
-            for (k, lo) in cuts.iter().enumerate() {
-                let hi = cuts.get(k + 1).map(|n| n - 1).unwrap_or(65535);
-                let range = PortRange::new(*lo as u16, hi as u16);
+            for range in super::port_cuts::intervals(&[self.snap], proto) {
                 let q = Query {
                     protocol: proto,
                     dst_port: range.lo,

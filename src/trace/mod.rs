@@ -9,6 +9,7 @@
 
 mod allports;
 mod names;
+pub mod port_cuts;
 mod reply;
 mod state;
 pub mod types;

@@ -1,7 +1,7 @@
-//! The port intervals a diff traces: every boundary any rule of either snapshot draws, in the
-//! cloud (security groups, NACLs, listeners, target groups) and in the cluster (Service,
-//! container, NetworkPolicy, AdminNetworkPolicy and Istio ports). Within one interval no rule
-//! of either snapshot tells two ports apart, so one representative answers for all of them.
+//! The port intervals `trace` without `--port` and `diff` trace: every boundary any rule of the
+//! snapshots draws, in the cloud (security groups, NACLs, listeners, target groups) and in the
+//! cluster (Service, container, NetworkPolicy, AdminNetworkPolicy and Istio ports). Within one interval no rule
+//! of any snapshot tells two ports apart, so one representative answers for all of them.
 
 use crate::model::cluster::{AnpPort, PortRef};
 use crate::model::{PortMatch, PortRange, Protocol, ProtocolMatch, Snapshot};
