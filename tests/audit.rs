@@ -211,8 +211,8 @@ fn a_duplicate_sg_rule_and_an_allow_that_cannot_match_tcp() {
     copy_dir(&root().join("models/eks-reference"), &tmp);
     edit(
         &tmp.join("aws/describe-security-groups.json"),
-        "\"CidrIp\": \"203.0.113.0/24\"\n                        }",
-        "\"CidrIp\": \"203.0.113.0/24\"\n                        },\n                        {\n                            \"CidrIp\": \"203.0.113.0/24\"\n                        }",
+        "\"office\",\n                            \"CidrIp\": \"203.0.113.0/24\"\n                        }",
+        "\"office\",\n                            \"CidrIp\": \"203.0.113.0/24\"\n                        },\n                        {\n                            \"CidrIp\": \"203.0.113.0/24\"\n                        }",
     );
     edit(
         &tmp.join("k8s/istio.yaml"),
