@@ -58,15 +58,20 @@ impl<'a> Scanner<'a> {
         }
         self.pos += 1;
         let start = self.pos;
-        while self.pos < self.b.len() {
-            match self.b[self.pos] {
-                b'\\' => self.pos += 2,
-                b'"' => {
-                    let s = &self.b[start..self.pos];
-                    self.pos += 1;
-                    return Some(s);
-                }
-                _ => self.pos += 1,
+        // Jump from one quote or backslash to the next (long strings are scanned a vector at a
+        // time, not a byte at a time).
+        while let Some(k) = self
+            .b
+            .get(self.pos..)
+            .and_then(|r| memchr::memchr2(b'"', b'\\', r))
+        {
+            self.pos += k;
+            if self.b[self.pos] == b'\\' {
+                self.pos += 2;
+            } else {
+                let s = &self.b[start..self.pos];
+                self.pos += 1;
+                return Some(s);
             }
         }
         None

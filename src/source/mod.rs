@@ -156,14 +156,12 @@ impl SourceMap {
 pub fn offset_to_linecol(text: &str, offset: usize) -> LineCol {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
-    let line_start = before
+    let line = memchr::memchr_iter(b'\n', before).count() as u32 + 1;
+    let line_start = memchr::memrchr(b'\n', before).map(|p| p + 1).unwrap_or(0);
+    // Characters, not bytes: count every byte that does not continue a UTF-8 sequence.
+    let col = before[line_start..]
         .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|p| p + 1)
-        .unwrap_or(0);
-    let col = String::from_utf8_lossy(&before[line_start..])
-        .chars()
+        .filter(|b| (**b & 0xC0) != 0x80)
         .count() as u32
         + 1;
     LineCol { line, col }
