@@ -1,8 +1,8 @@
 //! Kubernetes, Istio and CNI objects from `kubectl get -o yaml|json`.
 //!
 //! Both formats are first read into a position-annotated tree ([`tree`]): YAML with
-//! serde-saphyr (multi-document streams, explicit budgets, `Spanned` positions), JSON with
-//! serde_json. Each document is then dispatched explicitly on `apiVersion` group and `kind`
+//! serde-saphyr (multi-document streams, explicit budgets, `Spanned` positions), JSON with a
+//! one-pass reader ([`json`]; serde_json for malformed or unusual input). Each document is then dispatched explicitly on `apiVersion` group and `kind`
 //! ([`lower_object`]) and lowered by hand ([`core`], [`netpol`], [`istio`], [`extra`]) so that
 //! every problem is a located [`Diagnostic`] with what was expected, and reading goes on.
 //! `List`/`XxxList` objects are unwrapped; their items inherit the implied kind.
@@ -11,6 +11,7 @@ mod core;
 mod cx;
 mod extra;
 mod istio;
+mod json;
 mod netpol;
 mod tree;
 

@@ -1,5 +1,6 @@
 //! A generic, position-annotated value tree read from YAML (serde-saphyr, with `Spanned`) or
-//! JSON (serde_json, positions recovered by one scan of the text), so that lowering into typed
+//! JSON (a one-pass reader, [`super::json`], with serde_json behind it for what that reader
+//! defers on), so that lowering into typed
 //! objects is one code path and every value can be cited by line and column.
 
 use crate::source::LineCol;
@@ -263,9 +264,21 @@ fn parse_yaml_here(text: &str) -> Result<Vec<Node>, YamlError> {
 
 // ---------- JSON: serde_json plus a position scan ----------
 
-/// Parses JSON into a tree; positions come from a pre-order scan of value starts, which matches
-/// the order of serde_json's `preserve_order` maps (duplicate keys leave positions unknown).
+/// Parses JSON into a tree: well-formed input in one pass ([`super::json`]); anything that reader
+/// defers on (malformed text, deep nesting, duplicate keys, ...) through serde_json, so that
+/// errors and edge cases come out exactly as serde_json reports them.
 pub(crate) fn parse_json(text: &str) -> Result<Node, serde_json::Error> {
+    let stripped = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match super::json::parse(stripped) {
+        Some(root) => Ok(root),
+        None => parse_json_serde(text),
+    }
+}
+
+/// Parses JSON into a tree with serde_json; positions come from a pre-order scan of value
+/// starts, which matches the order of serde_json's `preserve_order` maps (duplicate keys leave
+/// positions unknown).
+pub(crate) fn parse_json_serde(text: &str) -> Result<Node, serde_json::Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: serde_json::Value = serde_json::from_str(text)?;
     let starts = value_starts(text.as_bytes());
