@@ -329,3 +329,75 @@ fn legacy_warning_is_reported() {
         .iter()
         .any(|d| d.severity == Severity::Warning && d.code == "iptables-incomplete"));
 }
+
+/// Reads `texts` as dumps of successive files through one shared rule cache.
+fn parse_shared(texts: &[&str]) -> Vec<(IptablesDump, Diagnostics)> {
+    let mut cache = netpath::ingest::iptables::RuleCache::new();
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut diags = Diagnostics::default();
+            let path = PathBuf::from(format!("n{i}.iptables-save"));
+            let dump = netpath::ingest::iptables::read_shared(
+                FileId(i as u32),
+                &path,
+                text,
+                &mut cache,
+                &mut diags,
+            )
+            .expect("a dump");
+            (dump, diags)
+        })
+        .collect()
+}
+
+#[test]
+fn shared_rule_lines_keep_each_dumps_own_line_numbers() {
+    let a = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n-A KUBE-SERVICES -d 10.0.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\nCOMMIT\n";
+    let b = "# node: b\n\n*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n-A KUBE-SERVICES -p udp -j DROP\n-A KUBE-SERVICES -d 10.0.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\nCOMMIT\n";
+    let out = parse_shared(&[a, b]);
+    let rule = |d: &IptablesDump, i: usize| {
+        d.table("nat")
+            .unwrap()
+            .chain("KUBE-SERVICES")
+            .unwrap()
+            .rules[i]
+            .clone()
+    };
+    let (ra, rb) = (rule(&out[0].0, 0), rule(&out[1].0, 1));
+    assert_eq!((ra.line, rb.line), (4, 7));
+    assert_eq!(out[1].0.provenance(&rb).file, FileId(1));
+    assert!(
+        std::sync::Arc::ptr_eq(&ra.body, &rb.body),
+        "one parse shared"
+    );
+    assert_eq!(rb.jump_chain(), Some("KUBE-SVC-X"));
+    assert!(out.iter().all(|(_, d)| d.items.is_empty()));
+}
+
+#[test]
+fn shared_rule_lines_are_checked_against_each_dumps_chains() {
+    // The same line jumps to a declared chain in one dump and to nothing in the next, and a
+    // chain named like a target extension turns `-j LOG` into a jump in only one dump.
+    let a = "*filter\n:INPUT ACCEPT [0:0]\n:KUBE-X - [0:0]\n:LOG - [0:0]\n-A INPUT -j KUBE-X\n-A INPUT -j LOG\nCOMMIT\n";
+    let b = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j LOG\n-A INPUT -j KUBE-X\nCOMMIT\n";
+    let out = parse_shared(&[a, b, a]);
+    assert!(out[0].1.items.is_empty() && out[2].1.items.is_empty());
+    let alone = parse(Path::new("b.iptables-save"), b).1;
+    assert_eq!(error_lines(&alone).len(), 1);
+    assert_eq!(error_lines(&out[1].1), error_lines(&alone));
+    let input = |d: &IptablesDump| {
+        d.table("filter")
+            .unwrap()
+            .chain("INPUT")
+            .unwrap()
+            .rules
+            .clone()
+    };
+    assert_eq!(input(&out[0].0)[1].jump_chain(), Some("LOG"));
+    assert!(
+        matches!(input(&out[1].0)[0].target, Some(Target::Other { ref name, .. }) if name == "LOG")
+    );
+    assert_eq!(input(&out[2].0)[1].jump_chain(), Some("LOG"));
+}

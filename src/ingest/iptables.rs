@@ -10,12 +10,63 @@
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::iptables::{
     AddrMatch, Chain, Counters, IfaceMatch, IptablesDump, MarkOp, Match, PortMatch, ProtoMatch,
-    RawOption, RecentAction, Rule, Table, Target,
+    RawOption, RecentAction, Rule, RuleBody, Table, Target,
 };
 use crate::source::{FileId, Provenance};
 use ipnet::IpNet;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
+
+/// Rule lines already parsed, keyed by the line as written, so that dumps that repeat a line
+/// (most of kube-proxy's rules are the same on every node) parse and hold it once.
+///
+/// Only lines that parsed without a diagnostic are kept; what depends on the dump around a
+/// line (whether its target names a chain the table declares) is checked again on every use.
+#[derive(Debug, Default)]
+pub struct RuleCache {
+    /// Lines shared read-only between caches (e.g. one per parsing thread).
+    seed: Arc<HashMap<String, CachedRule>>,
+    /// Lines this cache parsed itself.
+    own: HashMap<String, CachedRule>,
+}
+
+/// One parsed line and the target name it was parsed with.
+#[derive(Debug, Clone)]
+struct CachedRule {
+    /// `-j NAME` / `-g NAME` and its column, when the rule has a target.
+    target: Option<(String, u32)>,
+    /// The parsed line.
+    body: Arc<RuleBody>,
+}
+
+impl RuleCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Two caches that both start from everything this one holds (shared, not copied).
+    pub fn split(self) -> (RuleCache, RuleCache) {
+        let mut seed = Arc::try_unwrap(self.seed).unwrap_or_else(|s| (*s).clone());
+        seed.extend(self.own);
+        let seed = Arc::new(seed);
+        let other = RuleCache {
+            seed: Arc::clone(&seed),
+            own: HashMap::new(),
+        };
+        (
+            RuleCache {
+                seed,
+                own: HashMap::new(),
+            },
+            other,
+        )
+    }
+    fn get(&self, line: &str) -> Option<&CachedRule> {
+        self.own.get(line).or_else(|| self.seed.get(line))
+    }
+}
 
 /// Parses one `iptables-save` dump; the node is named by a first-line comment or the file name.
 pub fn read(
@@ -24,9 +75,22 @@ pub fn read(
     text: &str,
     diags: &mut Diagnostics,
 ) -> Option<IptablesDump> {
+    read_shared(file, path, text, &mut RuleCache::new(), diags)
+}
+
+/// [`read`], sharing parsed rule lines with the other dumps read through the same `cache`.
+pub fn read_shared(
+    file: FileId,
+    path: &Path,
+    text: &str,
+    cache: &mut RuleCache,
+    diags: &mut Diagnostics,
+) -> Option<IptablesDump> {
     let mut p = Parser {
         file,
         diags,
+        cache,
+        last_target: None,
         dump: IptablesDump {
             node: None,
             file,
@@ -369,6 +433,10 @@ const ONE_ARG: &[&str] = &[
 struct Parser<'a> {
     file: FileId,
     diags: &'a mut Diagnostics,
+    /// Rule lines parsed before, in this dump or another.
+    cache: &'a mut RuleCache,
+    /// The target name and column of the rule being parsed.
+    last_target: Option<(String, u32)>,
     dump: IptablesDump,
     current: Option<Table>,
     /// Jumps to chains not declared when seen: `(chain, line, col)`, checked at COMMIT.
@@ -606,8 +674,24 @@ impl Parser<'_> {
                 return;
             }
         }
-        let Some(rule) = self.parse_rule(n, text, counters, toks) else {
-            return;
+        let rule = match self.cached(n, text) {
+            Some(rule) => rule,
+            None => {
+                let before = self.diags.items.len();
+                self.last_target = None;
+                let Some(body) = self.parse_rule(text, counters, toks, n) else {
+                    return;
+                };
+                let body = Arc::new(body);
+                if self.diags.items.len() == before {
+                    let cached = CachedRule {
+                        target: self.last_target.take(),
+                        body: Arc::clone(&body),
+                    };
+                    self.cache.own.insert(text.to_string(), cached);
+                }
+                Rule { line: n, body }
+            }
         };
         if let Some(t) = self.current.as_mut() {
             if let Some(c) = t.chains.get_mut(&chain) {
@@ -617,6 +701,28 @@ impl Parser<'_> {
                 }
             }
         }
+    }
+
+    /// The rule on line `n` from a line parsed before, when it means the same here: its target
+    /// names a declared chain, or an extension, exactly as it did where it was parsed.
+    fn cached(&mut self, n: u32, text: &str) -> Option<Rule> {
+        let cached = self.cache.get(text)?;
+        let table = self.current.as_ref()?;
+        if let Some((name, col)) = &cached.target {
+            let declared = table.chains.contains_key(name);
+            let as_chain = declared || !TARGET_EXTENSIONS.contains(&name.as_str());
+            let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
+            if as_chain != was_chain {
+                return None;
+            }
+            if !declared && as_chain {
+                self.pending.push((name.clone(), n, *col));
+            }
+        }
+        Some(Rule {
+            line: n,
+            body: Arc::clone(&cached.body),
+        })
     }
 
     /// Collects an option's arguments.
@@ -677,13 +783,12 @@ impl Parser<'_> {
 
     fn parse_rule(
         &mut self,
-        n: u32,
         text: &str,
         counters: Option<Counters>,
         toks: &[Tok],
-    ) -> Option<Rule> {
-        let mut rule = Rule {
-            line: n,
+        n: u32,
+    ) -> Option<RuleBody> {
+        let mut rule = RuleBody {
             text: text.trim_end().to_string(),
             counters,
             src: None,
@@ -891,7 +996,7 @@ impl Parser<'_> {
     fn push_match(
         &mut self,
         n: u32,
-        rule: &mut Rule,
+        rule: &mut RuleBody,
         module: &str,
         opts: Vec<RawOption>,
         col: u32,
@@ -1152,6 +1257,7 @@ impl Parser<'_> {
     }
 
     fn make_target(&mut self, n: u32, name: &str, opts: Vec<RawOption>, col: u32) -> Target {
+        self.last_target = Some((name.to_string(), col));
         let declared = self
             .current
             .as_ref()

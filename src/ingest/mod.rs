@@ -159,25 +159,34 @@ fn parse_dumps(
         .filter(|(_, k)| matches!(k, FileKind::IptablesSave))
         .map(|(f, _)| *f)
         .collect();
-    let parse = |f: &crate::source::FileId| {
+    let parse = |f: &crate::source::FileId, cache: &mut iptables::RuleCache| {
         let mut d = Diagnostics::default();
         let src = sources.file(*f);
-        let dump = iptables::read(*f, &src.path, &src.text, &mut d);
+        let dump = iptables::read_shared(*f, &src.path, &src.text, cache, &mut d);
         (dump, d)
     };
-    if dumps.len() < 2 {
-        return dumps.iter().map(parse).collect();
+    // Nodes repeat most rule lines: the first dump seeds a cache of parsed lines that both
+    // threads then share read-only, each adding the lines it meets first.
+    let mut cache = iptables::RuleCache::new();
+    let Some((first, rest)) = dumps.split_first() else {
+        return Vec::new();
+    };
+    let mut out = vec![parse(first, &mut cache)];
+    if rest.len() < 2 {
+        out.extend(rest.iter().map(|f| parse(f, &mut cache)));
+        return out;
     }
-    let half = dumps.len().div_ceil(2);
-    let (a, b) = dumps.split_at(half);
+    let (mut cache_a, mut cache_b) = cache.split();
+    let half = rest.len().div_ceil(2);
+    let (a, b) = rest.split_at(half);
     std::thread::scope(|s| {
-        let second = s.spawn(|| b.iter().map(parse).collect::<Vec<_>>());
-        let mut out: Vec<_> = a.iter().map(parse).collect();
+        let second = s.spawn(|| b.iter().map(|f| parse(f, &mut cache_b)).collect::<Vec<_>>());
+        out.extend(a.iter().map(|f| parse(f, &mut cache_a)));
         match second.join() {
             Ok(rest) => out.extend(rest),
             // A panic in the parser is a bug; parse the second half here so that it surfaces
             // in this thread with its own message.
-            Err(_) => out.extend(b.iter().map(parse)),
+            Err(_) => out.extend(b.iter().map(|f| parse(f, &mut cache_a))),
         }
         out
     })

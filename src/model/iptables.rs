@@ -9,6 +9,7 @@
 use crate::source::{FileId, Provenance};
 use indexmap::IndexMap;
 use ipnet::IpNet;
+use std::sync::Arc;
 
 /// One node's iptables rules.
 #[derive(Debug, Clone)]
@@ -350,11 +351,29 @@ pub enum Target {
     },
 }
 
-/// One rule (`-A CHAIN ...`).
+/// One rule (`-A CHAIN ...`) at its own line of one dump.
+///
+/// The parsed content is shared: dumps of several nodes repeat most rule lines word for word,
+/// and each distinct line is parsed and held once ([`RuleBody`], reached through `Deref`),
+/// while `line` stays this dump's own line, so citations remain exact per node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     /// 1-based line in the dump.
     pub line: u32,
+    /// The parsed line, shared by every dump that has the same line.
+    pub body: Arc<RuleBody>,
+}
+
+impl std::ops::Deref for Rule {
+    type Target = RuleBody;
+    fn deref(&self) -> &RuleBody {
+        &self.body
+    }
+}
+
+/// What a rule line says, independent of where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleBody {
     /// The line as written.
     pub text: String,
     /// `[packets:bytes]` prefix (`iptables-save -c`).
@@ -379,7 +398,7 @@ pub struct Rule {
     pub goto: bool,
 }
 
-impl Rule {
+impl RuleBody {
     /// The rule's comment, if any.
     pub fn comment(&self) -> Option<&str> {
         self.matches.iter().find_map(|m| match m {
