@@ -614,6 +614,42 @@ fn combine(np: ConnSet, ic: Option<&IstioCell>) -> (ConnSet, Vec<L7Narrowing>) {
     (conns, l7)
 }
 
+/// Source classes evaluated per parallel block (bounds the memory of uninterned rows).
+const ROW_BLOCK: usize = 64;
+
+/// One source class's evaluated row, before its sets are interned.
+struct SourceRow {
+    /// Per destination class: the combined set and L7 narrowings (`None`: NetworkPolicy denies all).
+    to_classes: Vec<Option<(ConnSet, Vec<L7Narrowing>)>>,
+    /// Per egress-side external range: the NetworkPolicy set.
+    to_ext: Vec<ConnSet>,
+}
+
+/// `f` over `items` on up to `workers` threads, results in input order.
+fn parallel_map<T: Send>(
+    items: &[usize],
+    workers: usize,
+    f: &(dyn Fn(usize) -> T + Sync),
+) -> Vec<T> {
+    if workers <= 1 || items.len() <= 1 {
+        return items.iter().map(|&i| f(i)).collect();
+    }
+    let chunk = items.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|&i| f(i)).collect::<Vec<T>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect()
+    })
+}
+
 /// Builds the matrix over the layers present in the snapshot ([`Layers::present`]; call
 /// [`validate`] first and stop on its errors).
 pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
@@ -709,17 +745,15 @@ pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix 
         .iter()
         .map(|(lo, hi)| index[&MatrixEndpoint::External { lo: *lo, hi: *hi }] as u32)
         .collect();
-    // Row by row over source classes: each class pair is evaluated once.
-    for (s, src) in classes.iter().enumerate() {
-        if units_of_class[s].is_empty() {
-            continue;
-        }
-        let sp = Peer::Pod(src);
+    // Row by row over source classes: each class pair is evaluated once. Rows are computed
+    // in parallel, a block at a time, and interned in class order so set ids stay stable.
+    let eval_row = |s: usize| -> SourceRow {
+        let sp = Peer::Pod(classes[s]);
         let client = Client::Pod(
             SourcePod::of(o, class_pods[s]),
             class_pods[s].pod_ips.first().copied(),
         );
-        let row: Vec<Option<u32>> = (0..classes.len())
+        let to_classes = (0..classes.len())
             .map(|d| {
                 let np = netpol(
                     sp,
@@ -730,31 +764,50 @@ pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix 
                 if np.is_empty() {
                     return None;
                 }
-                let (c, l7) = combine(np, mesh_cell(&client, d).as_ref());
-                sets.intern_l7(c, l7)
+                Some(combine(np, mesh_cell(&client, d).as_ref()))
             })
             .collect();
-        let to_ext: Vec<Option<u32>> = dst_ranges
+        let to_ext = dst_ranges
             .iter()
-            .map(|(lo, _)| sets.intern(netpol(sp, Some(&selections[s]), ext_peer(*lo), None)))
+            .map(|(lo, _)| netpol(sp, Some(&selections[s]), ext_peer(*lo), None))
             .collect();
-        for &u in &units_of_class[s] {
-            for (v, &dc) in unit_class.iter().enumerate() {
-                if let (true, Some(set)) = (u != v, row[dc]) {
-                    cells.push(MatrixCell {
-                        src: unit_ix[u],
-                        dst: unit_ix[v],
-                        set,
-                    });
+        SourceRow { to_classes, to_ext }
+    };
+    let sources: Vec<usize> = (0..classes.len())
+        .filter(|s| !units_of_class[*s].is_empty())
+        .collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for block in sources.chunks(ROW_BLOCK) {
+        let rows = parallel_map(block, workers, &eval_row);
+        for (&s, computed) in block.iter().zip(rows) {
+            let row: Vec<Option<u32>> = computed
+                .to_classes
+                .into_iter()
+                .map(|c| c.and_then(|(c, l7)| sets.intern_l7(c, l7)))
+                .collect();
+            let to_ext: Vec<Option<u32>> = computed
+                .to_ext
+                .into_iter()
+                .map(|c| sets.intern(c))
+                .collect();
+            for &u in &units_of_class[s] {
+                for (v, &dc) in unit_class.iter().enumerate() {
+                    if let (true, Some(set)) = (u != v, row[dc]) {
+                        cells.push(MatrixCell {
+                            src: unit_ix[u],
+                            dst: unit_ix[v],
+                            set,
+                        });
+                    }
                 }
-            }
-            for (k, set) in to_ext.iter().enumerate() {
-                if let Some(set) = *set {
-                    cells.push(MatrixCell {
-                        src: unit_ix[u],
-                        dst: dst_ix[k],
-                        set,
-                    });
+                for (k, set) in to_ext.iter().enumerate() {
+                    if let Some(set) = *set {
+                        cells.push(MatrixCell {
+                            src: unit_ix[u],
+                            dst: dst_ix[k],
+                            set,
+                        });
+                    }
                 }
             }
         }
