@@ -6,12 +6,12 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::kube::lb::{
     ingresses_for_load_balancer, is_alb_ingress, target_group_prefix, ALB_GROUP_ANNOTATION,
 };
-use crate::kube::lbmodel::{pick_subnets, Placement};
+use crate::kube::lbmodel::{pick_subnets, ModelledNodes, Placement};
 use crate::kube::proxy::{synthesize, SynthOptions};
 use crate::model::cluster::{Ingress, PortRef};
 use crate::model::{
-    Interface, InterfaceKind, Listener, LoadBalancer, LoadBalancerKind, LoadBalancerZone,
-    PrivateAddress, Snapshot, Target, TargetGroup, TargetType,
+    Interface, InterfaceKind, Listener, LoadBalancer, LoadBalancerKind, Snapshot, Target,
+    TargetGroup, TargetType,
 };
 
 const ALB_ANN: &str = "alb.ingress.kubernetes.io/";
@@ -152,42 +152,18 @@ pub(crate) fn model_ingress_load_balancers(
                     .collect()
             })
             .unwrap_or_default();
-        let mut enis = Vec::new();
-        let mut zones = Vec::new();
-        for s in &subnets {
-            let Some(ip) = place.private(s) else {
-                continue;
-            };
-            let public_ip = public.then(|| place.public());
-            zones.push(LoadBalancerZone {
-                zone: s.az.clone(),
-                subnet_id: s.id.clone(),
-                addresses: vec![],
-            });
-            enis.push(Interface {
-                id: format!("eni-modelled-{name}-{}", s.az),
-                subnet_id: s.id.clone(),
-                vpc_id: s.vpc_id.clone(),
-                az: s.az.clone(),
+        let (enis, zones) = place.nodes(
+            &ModelledNodes {
+                name: &name,
                 kind: InterfaceKind::LoadBalancer,
-                description: format!("ELB app/{name}/modelled"),
-                addresses: vec![PrivateAddress {
-                    ip,
-                    primary: true,
-                    public_ip,
-                }],
-                ipv6_addresses: vec![],
-                prefixes: vec![],
+                type_tag: "app",
+                public,
                 groups: groups.clone(),
                 source_dest_check: true,
-                instance_id: None,
-                device_index: Some(1),
-                status: "in-use".into(),
-                requester_managed: true,
-                tags: vec![],
                 prov: prov.clone(),
-            });
-        }
+            },
+            &subnets,
+        );
         // One target group per backend Service port of every Ingress on this ALB.
         let members: Vec<&Ingress> = cluster
             .ingresses

@@ -15,6 +15,7 @@ use crate::model::{
     tag_value, Interface, InterfaceKind, Listener, LoadBalancer, LoadBalancerKind,
     LoadBalancerZone, PrivateAddress, Protocol, Snapshot, Subnet, Target, TargetGroup, TargetType,
 };
+use crate::source::Provenance;
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -170,6 +171,71 @@ impl Placement {
     }
 }
 
+/// What a modelled load balancer's nodes share: its name, kind, security groups and origin.
+pub(crate) struct ModelledNodes<'a> {
+    /// The load balancer's name.
+    pub name: &'a str,
+    /// `InterfaceKind::NetworkLoadBalancer` or `InterfaceKind::LoadBalancer` (ALB).
+    pub kind: InterfaceKind,
+    /// `net` or `app`, as in the ENI description AWS writes (`ELB net/NAME/...`).
+    pub type_tag: &'a str,
+    /// Whether the nodes get (placeholder) public addresses.
+    pub public: bool,
+    /// Security groups of the nodes' ENIs.
+    pub groups: Vec<String>,
+    /// Source/destination check of the nodes' ENIs.
+    pub source_dest_check: bool,
+    /// The Kubernetes object the load balancer is modelled from.
+    pub prov: Provenance,
+}
+
+impl Placement {
+    /// One node (zone and ENI) per subnet with a free address, placed and marked as used.
+    pub fn nodes(
+        &mut self,
+        lb: &ModelledNodes<'_>,
+        subnets: &[&Subnet],
+    ) -> (Vec<Interface>, Vec<LoadBalancerZone>) {
+        let mut enis = Vec::new();
+        let mut zones = Vec::new();
+        for s in subnets {
+            let Some(ip) = self.private(s) else {
+                continue;
+            };
+            let public_ip = lb.public.then(|| self.public());
+            zones.push(LoadBalancerZone {
+                zone: s.az.clone(),
+                subnet_id: s.id.clone(),
+                addresses: vec![],
+            });
+            enis.push(Interface {
+                id: format!("eni-modelled-{}-{}", lb.name, s.az),
+                subnet_id: s.id.clone(),
+                vpc_id: s.vpc_id.clone(),
+                az: s.az.clone(),
+                kind: lb.kind.clone(),
+                description: format!("ELB {}/{}/modelled", lb.type_tag, lb.name),
+                addresses: vec![PrivateAddress {
+                    ip,
+                    primary: true,
+                    public_ip,
+                }],
+                ipv6_addresses: vec![],
+                prefixes: vec![],
+                groups: lb.groups.clone(),
+                source_dest_check: lb.source_dest_check,
+                instance_id: None,
+                device_index: Some(1),
+                status: "in-use".into(),
+                requester_managed: true,
+                tags: vec![],
+                prov: lb.prov.clone(),
+            });
+        }
+        (enis, zones)
+    }
+}
+
 fn warn(diags: &mut Diagnostics, svc: &Service, message: String) {
     diags.push(Diagnostic {
         severity: Severity::Warning,
@@ -262,42 +328,18 @@ pub fn model_service_load_balancers(snap: &mut Snapshot, diags: &mut Diagnostics
             .find_map(|i| i.hostname.clone())
             .unwrap_or_else(|| format!("{name}-modelled.elb.{region}.amazonaws.com"));
         let prov = svc.meta.at.clone();
-        let mut enis = Vec::new();
-        let mut zones = Vec::new();
-        for s in &subnets {
-            let Some(ip) = place.private(s) else {
-                continue;
-            };
-            let public_ip = public.then(|| place.public());
-            zones.push(LoadBalancerZone {
-                zone: s.az.clone(),
-                subnet_id: s.id.clone(),
-                addresses: vec![],
-            });
-            enis.push(Interface {
-                id: format!("eni-modelled-{name}-{}", s.az),
-                subnet_id: s.id.clone(),
-                vpc_id: s.vpc_id.clone(),
-                az: s.az.clone(),
+        let (enis, zones) = place.nodes(
+            &ModelledNodes {
+                name: &name,
                 kind: InterfaceKind::NetworkLoadBalancer,
-                description: format!("ELB net/{name}/modelled"),
-                addresses: vec![PrivateAddress {
-                    ip,
-                    primary: true,
-                    public_ip,
-                }],
-                ipv6_addresses: vec![],
-                prefixes: vec![],
+                type_tag: "net",
+                public,
                 groups: vec![],
                 source_dest_check: false,
-                instance_id: None,
-                device_index: Some(1),
-                status: "in-use".into(),
-                requester_managed: true,
-                tags: vec![],
                 prov: prov.clone(),
-            });
-        }
+            },
+            &subnets,
+        );
         let tt = target_type(svc);
         let local = svc.external_traffic_policy == Some(TrafficPolicy::Local);
         let synths: Vec<(&str, &str, _)> = nodes
