@@ -6,7 +6,7 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::kube::lb::{
     ingresses_for_load_balancer, is_alb_ingress, target_group_prefix, ALB_GROUP_ANNOTATION,
 };
-use crate::kube::lbmodel::{pick_subnets, ModelledNodes, Placement};
+use crate::kube::lbmodel::{ip_targets, pick_subnets, ModelledNodes, Placement};
 use crate::kube::proxy::{synthesize, SynthOptions};
 use crate::model::cluster::{Ingress, PortRef};
 use crate::model::{
@@ -234,25 +234,7 @@ pub(crate) fn model_ingress_load_balancers(
                         Some(np)
                     }
                     _ => {
-                        let eps = synth
-                            .as_ref()
-                            .and_then(|s| {
-                                s.services
-                                    .iter()
-                                    .find(|p| p.key == port_key && p.port == sp.port)
-                            })
-                            .map(|p| p.cluster_endpoints.clone())
-                            .unwrap_or_default();
-                        for (ip, port) in eps {
-                            targets.push(Target {
-                                id: ip.to_string(),
-                                port: Some(port),
-                                az: None,
-                                health: "healthy".into(),
-                                reason: None,
-                                prov: prov.clone(),
-                            });
-                        }
+                        targets.extend(ip_targets(synth.as_ref(), &port_key, sp.port, &prov));
                         None
                     }
                 };

@@ -9,7 +9,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::kube::lb::{service_for_load_balancer, LB_NAME_ANNOTATION};
-use crate::kube::proxy::{synthesize, SynthOptions};
+use crate::kube::proxy::{synthesize, SynthOptions, SynthesizedProxy};
 use crate::model::cluster::{Service, ServiceType, TrafficPolicy};
 use crate::model::{
     tag_value, Interface, InterfaceKind, Listener, LoadBalancer, LoadBalancerKind,
@@ -236,6 +236,34 @@ impl Placement {
     }
 }
 
+/// The `ip` targets of a modelled target group: the Service port's cluster endpoints as
+/// kube-proxy's synthesized rules select them, each assumed healthy.
+pub(crate) fn ip_targets(
+    synth: Option<&SynthesizedProxy>,
+    port_key: &str,
+    port: u16,
+    prov: &Provenance,
+) -> Vec<Target> {
+    synth
+        .and_then(|s| {
+            s.services
+                .iter()
+                .find(|p| p.key == port_key && p.port == port)
+        })
+        .map(|p| p.cluster_endpoints.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(ip, port)| Target {
+            id: ip.to_string(),
+            port: Some(port),
+            az: None,
+            health: "healthy".into(),
+            reason: None,
+            prov: prov.clone(),
+        })
+        .collect()
+}
+
 fn warn(diags: &mut Diagnostics, svc: &Service, message: String) {
     diags.push(Diagnostic {
         severity: Severity::Warning,
@@ -396,25 +424,12 @@ pub fn model_service_load_balancers(snap: &mut Snapshot, diags: &mut Diagnostics
                     Some(np)
                 }
                 _ => {
-                    let eps = synths
-                        .first()
-                        .and_then(|(_, _, s)| {
-                            s.services
-                                .iter()
-                                .find(|p| p.key == port_key && p.port == sp.port)
-                        })
-                        .map(|p| p.cluster_endpoints.clone())
-                        .unwrap_or_default();
-                    for (ip, port) in eps {
-                        targets.push(Target {
-                            id: ip.to_string(),
-                            port: Some(port),
-                            az: None,
-                            health: "healthy".into(),
-                            reason: None,
-                            prov: prov.clone(),
-                        });
-                    }
+                    targets.extend(ip_targets(
+                        synths.first().map(|(_, _, s)| s),
+                        &port_key,
+                        sp.port,
+                        &prov,
+                    ));
                     None
                 }
             };
