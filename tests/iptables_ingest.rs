@@ -401,3 +401,48 @@ fn shared_rule_lines_are_checked_against_each_dumps_chains() {
     );
     assert_eq!(input(&out[2].0)[1].jump_chain(), Some("LOG"));
 }
+
+#[test]
+fn repeated_runs_of_a_chain_parse_as_when_read_alone() {
+    // Runs of `-A` lines for one chain are reused across dumps; each dump must still read as if
+    // alone: its own line numbers, its own declarations deciding what a target means, CRLF
+    // line ends, a run cut by a blank line or ending the file without a newline.
+    let run = "-A KUBE-SVC-X -m statistic --mode random --probability 0.5 -j KUBE-SEP-A\n-A KUBE-SVC-X -j KUBE-SEP-B\n-A KUBE-SVC-X -j LOG\n";
+    let decl = ":KUBE-SVC-X - [0:0]\n:KUBE-SEP-A - [0:0]\n:KUBE-SEP-B - [0:0]\n";
+    let a = format!("*nat\n{decl}{run}COMMIT\n");
+    let b =
+        format!("# node: b\n*nat\n{decl}:LOG - [0:0]\n-A KUBE-SVC-X -j KUBE-SEP-A\n{run}COMMIT\n");
+    let c = format!("*nat\n:KUBE-SVC-X - [0:0]\n:KUBE-SEP-A - [0:0]\n{run}COMMIT\n");
+    let d = format!("*nat\n{decl}{}\n{}COMMIT", &run[..run.len() - 1], run).replace('\n', "\r\n");
+    let e = format!("*nat\n{decl}{run}");
+    let texts = [a.clone(), b, a.clone(), c, d.clone(), d, e, a];
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let shared = parse_shared(&refs);
+    for (i, (text, (dump, diags))) in texts.iter().zip(&shared).enumerate() {
+        let path = PathBuf::from(format!("n{i}.iptables-save"));
+        let mut alone_diags = Diagnostics::default();
+        let alone = netpath::ingest::iptables::read_shared(
+            FileId(i as u32),
+            &path,
+            text,
+            &mut netpath::ingest::iptables::RuleCache::new(),
+            &mut alone_diags,
+        )
+        .expect("a dump");
+        assert_eq!(format!("{dump:?}"), format!("{alone:?}"), "dump {i}");
+        assert_eq!(format!("{diags:?}"), format!("{alone_diags:?}"), "dump {i}");
+    }
+    // The run was taken whole from the cache where it means the same: one parse shared.
+    let first =
+        |d: &IptablesDump| d.table("nat").unwrap().chain("KUBE-SVC-X").unwrap().rules[1].clone();
+    assert!(std::sync::Arc::ptr_eq(
+        &first(&shared[0].0).body,
+        &first(&shared[7].0).body
+    ));
+    assert_eq!(
+        error_lines(&shared[3].1).len(),
+        1,
+        "KUBE-SEP-B is not declared in dump 3"
+    );
+    assert_eq!(error_lines(&shared[6].1).len(), 1, "dump 6 has no COMMIT");
+}

@@ -27,16 +27,26 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct RuleCache {
     /// Lines shared read-only between caches (e.g. one per parsing thread).
-    seed: Arc<HashMap<String, CachedRule>>,
+    seed: Arc<LineMap>,
     /// Lines this cache parsed itself.
-    own: HashMap<String, CachedRule>,
+    own: LineMap,
+    /// Runs of consecutive `-A CHAIN` lines (as written, line ends included) whose every line
+    /// is in the cache: a dump that repeats the run takes its rules without a lookup per line.
+    blocks: HashMap<String, Arc<[CachedRule]>, foldhash::fast::RandomState>,
 }
+
+/// Parsed lines by their text (a fast, non-cryptographic hash: the keys are the dump's own lines).
+type LineMap = HashMap<String, CachedRule, foldhash::fast::RandomState>;
 
 /// One parsed line and the target name it was parsed with.
 #[derive(Debug, Clone)]
 struct CachedRule {
+    /// The chain the line appends to (`-A CHAIN`).
+    chain: String,
     /// `-j NAME` / `-g NAME` and its column, when the rule has a target.
     target: Option<(String, u32)>,
+    /// Whether that target's name is a target extension (ACCEPT, DNAT, ...).
+    target_is_extension: bool,
     /// The parsed line.
     body: Arc<RuleBody>,
 }
@@ -53,12 +63,14 @@ impl RuleCache {
         let seed = Arc::new(seed);
         let other = RuleCache {
             seed: Arc::clone(&seed),
-            own: HashMap::new(),
+            own: LineMap::default(),
+            blocks: self.blocks.clone(),
         };
         (
             RuleCache {
                 seed,
-                own: HashMap::new(),
+                own: LineMap::default(),
+                blocks: self.blocks,
             },
             other,
         )
@@ -102,10 +114,25 @@ pub fn read_shared(
     };
     let mut seen_content = false;
     let mut last_line = 0u32;
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i as u32 + 1;
+    let mut lines = Lines {
+        text,
+        pos: 0,
+        start: 0,
+        no: 0,
+    };
+    while let Some(raw) = lines.next_line() {
+        let line_no = lines.no;
         last_line = line_no;
         let line = raw.trim_end_matches('\r');
+        if line.starts_with("-A ") && p.current.is_some() {
+            let block = lines.run_of_same_chain(line);
+            if p.append_block(line_no, block) {
+                lines.skip(block.lines);
+                last_line = lines.no;
+                seen_content = true;
+                continue;
+            }
+        }
         let trimmed = line.trim();
         if trimmed.is_empty() {
             continue;
@@ -161,6 +188,84 @@ pub fn read_shared(
         }
     }
     Some(p.dump)
+}
+
+/// The lines of a dump with their numbers, and runs of lines that append to one chain.
+struct Lines<'a> {
+    text: &'a str,
+    /// Byte offset of the next line.
+    pos: usize,
+    /// Byte offset of the line last returned.
+    start: usize,
+    /// Number of the line last returned (1-based).
+    no: u32,
+}
+
+/// Consecutive lines after the current one that start like it (`-A CHAIN `), and their text.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    /// The current line and the following ones of the run, as written (line ends included,
+    /// except the last line's).
+    text: &'a str,
+    /// How many lines follow the current one in the run.
+    lines: u32,
+}
+
+impl<'a> Lines<'a> {
+    /// The next line without its `\n` (as [`str::lines`] gives it, before `\r` trimming).
+    fn next_line(&mut self) -> Option<&'a str> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
+        self.start = self.pos;
+        self.pos += (end + 1).min(rest.len());
+        self.no += 1;
+        Some(&rest[..end])
+    }
+
+    /// The run that starts at the line just returned (`line`, trimmed of `\r`).
+    fn run_of_same_chain(&self, line: &'a str) -> Run<'a> {
+        let bytes = self.text.as_bytes();
+        // `-A CHAIN ` including the space after the chain name.
+        let prefix_len = line[3..].find(' ').map_or(line.len(), |i| i + 4);
+        let prefix = &line.as_bytes()[..prefix_len.min(line.len())];
+        let start = self.start;
+        let mut end = line_end(bytes, start);
+        let mut pos = self.pos;
+        let mut lines = 0;
+        while pos < bytes.len() && bytes[pos..].starts_with(prefix) && prefix.last() == Some(&b' ')
+        {
+            end = line_end(bytes, pos);
+            pos = (end + 1).min(bytes.len());
+            lines += 1;
+        }
+        Run {
+            text: &self.text[start..end],
+            lines,
+        }
+    }
+
+    /// Skips `n` lines.
+    fn skip(&mut self, n: u32) {
+        for _ in 0..n {
+            if self.next_line().is_none() {
+                break;
+            }
+        }
+    }
+}
+
+/// Byte offset of the end of the line starting at `start` (its `\n`, or the end of the text),
+/// without a `\r` before the `\n`.
+fn line_end(bytes: &[u8], start: usize) -> usize {
+    let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+    let mut e = end;
+    while e > start && bytes[e - 1] == b'\r' {
+        e -= 1;
+    }
+    e
 }
 
 /// A token with its 1-based column and whether it was quoted.
@@ -466,6 +571,9 @@ impl Parser<'_> {
     }
 
     fn line(&mut self, n: u32, line: &str) {
+        if line.starts_with("-A ") && self.append_parsed_before(n, line) {
+            return;
+        }
         let trimmed = line.trim_start();
         let indent = (line.len() - trimmed.len()) as u32;
         if let Some(name) = trimmed.strip_prefix('*') {
@@ -684,8 +792,13 @@ impl Parser<'_> {
                 };
                 let body = Arc::new(body);
                 if self.diags.items.len() == before {
+                    let target = self.last_target.take();
                     let cached = CachedRule {
-                        target: self.last_target.take(),
+                        chain: chain.clone(),
+                        target_is_extension: target
+                            .as_ref()
+                            .is_some_and(|(name, _)| TARGET_EXTENSIONS.contains(&name.as_str())),
+                        target,
                         body: Arc::clone(&body),
                     };
                     self.cache.own.insert(text.to_string(), cached);
@@ -703,6 +816,110 @@ impl Parser<'_> {
         }
     }
 
+    /// Takes a run of lines appending to one chain (starting on line `n`): from the cache when
+    /// the same run was read before and every rule's target means the same here (true; the
+    /// caller skips the run), otherwise line by line, remembering the run for the next dump
+    /// when every line parsed cleanly (false only when the run is a single line).
+    fn append_block(&mut self, n: u32, run: Run) -> bool {
+        if run.lines == 0 {
+            return false;
+        }
+        if let Some(rules) = self.cache.blocks.get(run.text).cloned() {
+            if self.append_cached_rules(n, &rules) {
+                return true;
+            }
+        }
+        let mut parsed = Vec::with_capacity(run.lines as usize + 1);
+        let mut clean = true;
+        for (i, line) in run.text.split('\n').enumerate() {
+            let line = line.trim_end_matches('\r');
+            let before = self.diags.items.len();
+            self.line(n + i as u32, line);
+            match self.cache.get(line) {
+                Some(c) if clean && self.diags.items.len() == before => parsed.push(c.clone()),
+                _ => clean = false,
+            }
+        }
+        if clean {
+            self.cache
+                .blocks
+                .insert(run.text.to_string(), Arc::from(parsed));
+        }
+        true
+    }
+
+    /// Appends cached rules to their chain (lines `n`, `n + 1`, ...) when every target means
+    /// here what it meant where the rules were parsed; false (nothing appended) otherwise.
+    fn append_cached_rules(&mut self, n: u32, rules: &[CachedRule]) -> bool {
+        let Some(first) = rules.first() else {
+            return false;
+        };
+        let Some(table) = self.current.as_mut() else {
+            return false;
+        };
+        let Some(chain_index) = table.chains.get_index_of(first.chain.as_str()) else {
+            return false;
+        };
+        let pending_before = self.pending.len();
+        for (i, cached) in rules.iter().enumerate() {
+            if let Some((name, col)) = &cached.target {
+                let declared = table.chains.contains_key(name);
+                let as_chain = declared || !cached.target_is_extension;
+                let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
+                if as_chain != was_chain {
+                    self.pending.truncate(pending_before);
+                    return false;
+                }
+                if !declared && as_chain {
+                    self.pending.push((name.clone(), n + i as u32, *col));
+                }
+            }
+        }
+        if let Some((_, chain)) = table.chains.get_index_mut(chain_index) {
+            chain
+                .rules
+                .extend(rules.iter().enumerate().map(|(i, c)| Rule {
+                    line: n + i as u32,
+                    body: Arc::clone(&c.body),
+                }));
+        }
+        true
+    }
+
+    /// Appends the rule on line `n` without tokenizing it when the same line was parsed before
+    /// (in this dump or another) into a chain this table declares, and its target means the
+    /// same here; false when the line needs the full parse.
+    fn append_parsed_before(&mut self, n: u32, line: &str) -> bool {
+        let Some(cached) = self.cache.get(line) else {
+            return false;
+        };
+        let Some(table) = self.current.as_mut() else {
+            return false;
+        };
+        let Some(chain_index) = table.chains.get_index_of(cached.chain.as_str()) else {
+            return false;
+        };
+        if let Some((name, col)) = &cached.target {
+            let declared = table.chains.contains_key(name);
+            let as_chain = declared || !cached.target_is_extension;
+            let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
+            if as_chain != was_chain {
+                return false;
+            }
+            if !declared && as_chain {
+                self.pending.push((name.clone(), n, *col));
+            }
+        }
+        let rule = Rule {
+            line: n,
+            body: Arc::clone(&cached.body),
+        };
+        if let Some((_, chain)) = table.chains.get_index_mut(chain_index) {
+            chain.rules.push(rule);
+        }
+        true
+    }
+
     /// The rule on line `n` from a line parsed before, when it means the same here: its target
     /// names a declared chain, or an extension, exactly as it did where it was parsed.
     fn cached(&mut self, n: u32, text: &str) -> Option<Rule> {
@@ -710,7 +927,7 @@ impl Parser<'_> {
         let table = self.current.as_ref()?;
         if let Some((name, col)) = &cached.target {
             let declared = table.chains.contains_key(name);
-            let as_chain = declared || !TARGET_EXTENSIONS.contains(&name.as_str());
+            let as_chain = declared || !cached.target_is_extension;
             let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
             if as_chain != was_chain {
                 return None;

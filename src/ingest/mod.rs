@@ -5,6 +5,7 @@
 //! sees all problems at once. Nothing here panics on input.
 
 pub mod aws;
+mod dumps;
 pub mod iptables;
 pub mod k8s;
 mod recognise;
@@ -17,6 +18,13 @@ use crate::source::Provenance;
 use std::path::{Path, PathBuf};
 
 /// Reads every file below `root` (recursively, in sorted order) into a snapshot.
+///
+/// Reading and parsing overlap on two threads: this thread reads and recognises the files in
+/// order and parses every file that is not an iptables dump, while a second thread parses the
+/// dumps as they are met (and this one joins in once it is done). A dump's text is let go once
+/// parsed ([`SourceMap::add_on_disk`](crate::source::SourceMap::add_on_disk)); at most a few
+/// dumps are in memory at a time, the others are read again by the thread that parses them.
+/// The result, diagnostics included, is the same as reading the files one by one.
 pub fn load_snapshot(root: &Path) -> (Snapshot, Diagnostics) {
     let mut files = Vec::new();
     let mut diags = Diagnostics::default();
@@ -26,65 +34,143 @@ pub fn load_snapshot(root: &Path) -> (Snapshot, Diagnostics) {
         collect_files(root, &mut files, &mut diags);
     }
     files.sort();
-    let mut inputs = Vec::with_capacity(files.len());
-    for path in files {
-        let shown = path
-            .strip_prefix(root)
-            .map(|p| root.join(p))
-            .unwrap_or(path.clone());
-        match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => inputs.push((shown, text)),
-                Err(_) => diags.push(Diagnostic {
+    let queue = dumps::Queue::new();
+    let mut loader = Loader::default();
+    let mut order = Vec::with_capacity(files.len());
+    let (others, dumps) = std::thread::scope(|s| {
+        let worker = s.spawn(|| queue.drain());
+        for path in files {
+            let shown = path
+                .strip_prefix(root)
+                .map(|p| root.join(p))
+                .unwrap_or(path.clone());
+            let Some(text) = read_text(&shown, &path, &mut diags) else {
+                continue;
+            };
+            let kind = recognise(&text);
+            if kind == FileKind::IptablesSave {
+                let file = loader.snap.sources.add_on_disk(shown.clone());
+                queue.push(file, path, text);
+                order.push(Entry::Dump);
+            } else {
+                let file = loader.snap.sources.add(shown, text);
+                order.push(Entry::Other(file, kind));
+            }
+        }
+        queue.close();
+        let mut parsed = Vec::with_capacity(order.len());
+        for entry in &order {
+            if let Entry::Other(file, kind) = entry {
+                let mut d = Diagnostics::default();
+                loader.file(*file, kind.clone(), &mut d);
+                parsed.push(d);
+            }
+        }
+        let mine = queue.drain();
+        // A panic in the parser is a bug; it surfaces here with its own message.
+        let theirs = worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (parsed, dumps::merge(mine, theirs))
+    });
+    let mut others = others.into_iter();
+    let mut dumps = dumps.into_iter();
+    for entry in order {
+        let more = match entry {
+            Entry::Other(..) => others.next(),
+            Entry::Dump => dumps.next().map(|(dump, d)| {
+                loader.snap.iptables.extend(dump);
+                d
+            }),
+        };
+        diags.items.extend(more.into_iter().flat_map(|d| d.items));
+    }
+    let (snap, more) = loader.finish();
+    diags.items.extend(more.items);
+    (snap, diags)
+}
+
+/// One input file in sorted order: an iptables dump (parsed from the queue) or another
+/// recognised file.
+enum Entry {
+    Dump,
+    Other(crate::source::FileId, FileKind),
+}
+
+/// Reads a file as UTF-8 text; a file that cannot be read or is not text is a diagnostic.
+fn read_text(shown: &Path, path: &Path, diags: &mut Diagnostics) -> Option<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                diags.push(Diagnostic {
                     severity: Severity::Warning,
                     code: "not-text",
                     message: format!("{}: not UTF-8 text; ignored", shown.display()),
                     at: None,
                     expected: None,
-                }),
-            },
-            Err(e) => diags.push(Diagnostic {
+                });
+                None
+            }
+        },
+        Err(e) => {
+            diags.push(Diagnostic {
                 severity: Severity::Error,
                 code: "unreadable",
                 message: format!("{}: cannot read: {e}", shown.display()),
                 at: None,
                 expected: Some("a readable file".into()),
-            }),
+            });
+            None
         }
     }
-    let (snap, more) = load_texts(inputs);
-    diags.items.extend(more.items);
-    (snap, diags)
 }
 
 /// Builds a snapshot from in-memory files `(display path, text)`; used by tests and fuzzing.
 pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
-    let mut snap = Snapshot::default();
+    let mut loader = Loader::default();
     let mut diags = Diagnostics::default();
-    let mut aws_docs = aws::AwsCollector::default();
     let files: Vec<_> = inputs
         .into_iter()
-        .map(|(path, text)| snap.sources.add(path, text))
+        .map(|(path, text)| loader.snap.sources.add(path, text))
         .collect();
     let kinds: Vec<FileKind> = files
         .iter()
-        .map(|f| recognise(&snap.sources.file(*f).text))
+        .map(|f| recognise(&loader.snap.sources.file(*f).text))
         .collect();
     // iptables dumps are independent of each other and of every other input: parse them on
     // two threads first, then take them in file order below (same diagnostics, same order).
-    let mut dumps = parse_dumps(&snap.sources, &files, &kinds).into_iter();
+    let mut dumps = parse_dumps(&loader.snap.sources, &files, &kinds).into_iter();
     for (file, kind) in files.into_iter().zip(kinds) {
-        let text = &snap.sources.file(file).text;
-        match kind {
-            FileKind::AwsJson => aws_docs.read(file, text, &mut diags),
-            FileKind::KubernetesJson => k8s::read_json(file, text, &mut snap.cluster, &mut diags),
-            FileKind::KubernetesYaml => k8s::read_yaml(file, text, &mut snap.cluster, &mut diags),
-            FileKind::IptablesSave => {
-                if let Some((dump, more)) = dumps.next() {
-                    diags.items.extend(more.items);
-                    snap.iptables.extend(dump);
-                }
+        if kind == FileKind::IptablesSave {
+            if let Some((dump, more)) = dumps.next() {
+                diags.items.extend(more.items);
+                loader.snap.iptables.extend(dump);
             }
+        } else {
+            loader.file(file, kind, &mut diags);
+        }
+    }
+    let (snap, more) = loader.finish();
+    diags.items.extend(more.items);
+    (snap, diags)
+}
+
+/// The snapshot being built from files other than iptables dumps, taken in file order.
+#[derive(Default)]
+struct Loader {
+    snap: Snapshot,
+    aws_docs: aws::AwsCollector,
+}
+
+impl Loader {
+    /// Parses one recognised file (not an iptables dump) whose text is in the source map.
+    fn file(&mut self, file: crate::source::FileId, kind: FileKind, diags: &mut Diagnostics) {
+        let text = &self.snap.sources.file(file).text;
+        match kind {
+            FileKind::AwsJson => self.aws_docs.read(file, text, diags),
+            FileKind::KubernetesJson => k8s::read_json(file, text, &mut self.snap.cluster, diags),
+            FileKind::KubernetesYaml => k8s::read_yaml(file, text, &mut self.snap.cluster, diags),
             FileKind::NetpathModel => {
                 // Scenario files live beside snapshots and are read by `check`, not as
                 // snapshot inputs; any other netpath/v1 kind would be silently dropped.
@@ -92,36 +178,43 @@ pub fn load_texts(inputs: Vec<(PathBuf, String)>) -> (Snapshot, Diagnostics) {
                     diags.push(d);
                 }
             }
-            FileKind::Empty => {}
+            FileKind::IptablesSave | FileKind::Empty => {}
             FileKind::BadJson(d) => diags.push(d.into_diagnostic(file)),
             FileKind::Unknown => {
-                snap.unrecognised.push(file);
+                self.snap.unrecognised.push(file);
             }
         }
     }
-    aws_docs.lower(&mut snap, &mut diags);
-    crate::kube::lbmodel::model_service_load_balancers(&mut snap, &mut diags);
-    if !snap.unrecognised.is_empty() {
-        let names: Vec<String> = snap
-            .unrecognised
-            .iter()
-            .map(|f| snap.sources.path(*f).display().to_string())
-            .collect();
-        diags.push(Diagnostic {
-            severity: Severity::Warning,
-            code: "unrecognised-file",
-            message: format!(
-                "{} file(s) not recognised as any netpath input: {}",
-                names.len(),
-                names.join(", ")
-            ),
-            at: None,
-            expected: Some(
-                "AWS CLI JSON, kubectl YAML/JSON, iptables-save output or a netpath/v1 file".into(),
-            ),
-        });
+
+    /// Lowers what was read into the snapshot's model, with the diagnostics of that step.
+    fn finish(self) -> (Snapshot, Diagnostics) {
+        let Loader { mut snap, aws_docs } = self;
+        let mut diags = Diagnostics::default();
+        aws_docs.lower(&mut snap, &mut diags);
+        crate::kube::lbmodel::model_service_load_balancers(&mut snap, &mut diags);
+        if !snap.unrecognised.is_empty() {
+            let names: Vec<String> = snap
+                .unrecognised
+                .iter()
+                .map(|f| snap.sources.path(*f).display().to_string())
+                .collect();
+            diags.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "unrecognised-file",
+                message: format!(
+                    "{} file(s) not recognised as any netpath input: {}",
+                    names.len(),
+                    names.join(", ")
+                ),
+                at: None,
+                expected: Some(
+                    "AWS CLI JSON, kubectl YAML/JSON, iptables-save output or a netpath/v1 file"
+                        .into(),
+                ),
+            });
+        }
+        (snap, diags)
     }
-    (snap, diags)
 }
 
 /// A netpath/v1 file whose `kind` is not one netpath reads (only `Scenario`, run by `check`).

@@ -43,6 +43,10 @@ impl IptablesDump {
     }
 }
 
+/// The hasher of [`Table::chains`]: fast and non-cryptographic (keys are the dump's own chain
+/// names; iteration follows declaration order either way).
+pub type ChainHasher = foldhash::fast::RandomState;
+
 /// One table (`*nat` … `COMMIT`).
 #[derive(Debug, Clone, Default)]
 pub struct Table {
@@ -51,7 +55,7 @@ pub struct Table {
     /// Line of the `*name` header.
     pub line: u32,
     /// Chains by name, in declaration order.
-    pub chains: IndexMap<String, Chain>,
+    pub chains: IndexMap<String, Chain, ChainHasher>,
 }
 
 impl Table {

@@ -11,6 +11,7 @@ pub use json_locate::{locate_json_path, top_level_keys};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Index of a file in the [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,8 +82,11 @@ impl Provenance {
 pub struct SourceFile {
     /// The path as given (relative to the snapshot root when read from a directory).
     pub path: PathBuf,
-    /// The full text.
+    /// The full text; empty when the file was read, parsed and let go ([`SourceMap::add_on_disk`]).
     pub text: String,
+    /// The text of a file let go after parsing, read again from `path` the first time a line of
+    /// it is shown.
+    on_disk: Option<OnceLock<Option<String>>>,
 }
 
 /// All files of a snapshot, addressed by [`FileId`].
@@ -103,6 +107,20 @@ impl SourceMap {
         self.files.push(SourceFile {
             path: path.into(),
             text,
+            on_disk: None,
+        });
+        id
+    }
+
+    /// Adds a file whose text is not kept in memory: it was parsed already, and is read again
+    /// from `path` only if one of its lines is shown ([`SourceMap::line_text`]). Large inputs
+    /// that are cited by line (iptables dumps) are held this way.
+    pub fn add_on_disk(&mut self, path: impl Into<PathBuf>) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.files.push(SourceFile {
+            path: path.into(),
+            text: String::new(),
+            on_disk: Some(OnceLock::new()),
         });
         id
     }
@@ -145,10 +163,14 @@ impl SourceMap {
 
     /// The text of one line (1-based), without its end of line.
     pub fn line_text(&self, id: FileId, line: u32) -> Option<&str> {
-        self.file(id)
-            .text
-            .lines()
-            .nth(line.saturating_sub(1) as usize)
+        let file = self.file(id);
+        let text = match &file.on_disk {
+            Some(reread) => reread
+                .get_or_init(|| std::fs::read_to_string(&file.path).ok())
+                .as_deref()?,
+            None => &file.text,
+        };
+        text.lines().nth(line.saturating_sub(1) as usize)
     }
 }
 
