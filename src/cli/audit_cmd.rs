@@ -21,7 +21,7 @@ pub fn run(snapshot: &Path, a: &AuditArgs, quiet: bool, verbosity: Verbosity) ->
     let Some(snap) = load(snapshot, quiet) else {
         return EXIT_BAD_INPUT;
     };
-    let findings = netpath::audit::audit(&snap);
+    let findings = netpath::audit::audit(snap);
     let out = match a.output {
         CiOutput::Text => render::render_text(&findings),
         CiOutput::Junit | CiOutput::Sarif | CiOutput::Github => {

@@ -145,7 +145,7 @@ pub fn run(
     verbosity: Verbosity,
 ) -> i32 {
     let quiet = verbosity == Verbosity::Quiet;
-    let mut cache: BTreeMap<PathBuf, Option<(Snapshot, Index)>> = BTreeMap::new();
+    let mut cache: BTreeMap<PathBuf, Option<(&'static Snapshot, Index)>> = BTreeMap::new();
     let mut bad = false;
     let mut findings = Vec::new();
     for path in &a.scenarios {
@@ -176,7 +176,7 @@ pub fn run(
         };
         let entry = cache.entry(dir.clone()).or_insert_with(|| {
             load(&dir, quiet).map(|s| {
-                let ix = Index::compile(&s);
+                let ix = Index::compile(s);
                 (s, ix)
             })
         });

@@ -46,7 +46,7 @@ pub fn run(a: &DiffArgs, quiet: bool, verbosity: Verbosity) -> i32 {
     let Some(after) = load(&a.after, quiet) else {
         return EXIT_BAD_INPUT;
     };
-    let r = diff::diff(&before, &after);
+    let r = diff::diff(before, after);
     let (bn, an) = (
         a.before.display().to_string(),
         a.after.display().to_string(),

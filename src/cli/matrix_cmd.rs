@@ -103,7 +103,7 @@ pub fn run(snapshot: &Path, a: &MatrixArgs, _color: bool, quiet: bool) -> i32 {
         MatrixFormat::Json => render::render_json(&m),
         MatrixFormat::Csv => render::render_csv(&m),
         MatrixFormat::Connlist => render::render_connlist(&m),
-        MatrixFormat::Html => html_page(&snap, snapshot, &m, a.trace_limit),
+        MatrixFormat::Html => html_page(snap, snapshot, &m, a.trace_limit),
     };
     // A closed pipe (`| head`) is not an error of the matrix: stop quietly.
     let mut stdout = std::io::stdout().lock();

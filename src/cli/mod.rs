@@ -152,7 +152,10 @@ fn invoked_as_kubectl_plugin() -> bool {
 }
 
 /// Loads a snapshot; on errors prints every diagnostic and returns `None`.
-pub fn load(dir: &Path, quiet: bool) -> Option<Snapshot> {
+///
+/// The snapshot lives until the process exits: it is leaked rather than dropped, since freeing
+/// millions of small allocations one by one just before exit costs time and gains nothing.
+pub fn load(dir: &Path, quiet: bool) -> Option<&'static Snapshot> {
     if !dir.exists() {
         eprintln!("error[snapshot]: {}: no such file or directory\n  expected: a snapshot directory (-s DIR or $NETPATH_SNAPSHOT)", dir.display());
         return None;
@@ -162,7 +165,7 @@ pub fn load(dir: &Path, quiet: bool) -> Option<Snapshot> {
     if diags.has_errors() {
         return None;
     }
-    Some(snap)
+    Some(Box::leak(Box::new(snap)))
 }
 
 fn report_diags(snap: &Snapshot, diags: &Diagnostics, quiet: bool) {

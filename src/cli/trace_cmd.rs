@@ -52,22 +52,22 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
     let Some(snap) = load(snapshot, quiet) else {
         return EXIT_BAD_INPUT;
     };
-    let ix = Index::compile(&snap);
-    let src = match resolve_source(&snap, &ix, &a.src) {
+    let ix = Index::compile(snap);
+    let src = match resolve_source(snap, &ix, &a.src) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error[endpoint]: source: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    let dst = match resolve_destination(&snap, &ix, &a.dst, src.start == Start::Internet) {
+    let dst = match resolve_destination(snap, &ix, &a.dst, src.start == Start::Internet) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error[endpoint]: destination: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    let tracer = Tracer::new(&snap, &ix);
+    let tracer = Tracer::new(snap, &ix);
     let query = Query {
         start: src.start.clone(),
         src_ip: src.ip,
@@ -145,7 +145,7 @@ pub fn run(snapshot: &Path, a: &TraceArgs, color: bool, quiet: bool) -> i32 {
     res.assumptions.extend(notes);
     res.assumptions.sort();
     res.assumptions.dedup();
-    let fix = a.suggest_fix.then(|| netpath::fix::suggest(&snap, &query));
+    let fix = a.suggest_fix.then(|| netpath::fix::suggest(snap, &query));
     let out = match a.output {
         Format::Text => {
             let mut s = text::trace(&snap.sources, &flow, &res, style);
