@@ -30,8 +30,11 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR 
 run() {
     local name=$1
     shift
-    /usr/bin/time -f "%e %M" -o "$WORK/$name.one" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
-    tail -n 1 "$WORK/$name.one" >>"$WORK/$name.times"
+    local start=$EPOCHREALTIME
+    /usr/bin/time -f "%M" -o "$WORK/$name.one" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
+    local end=$EPOCHREALTIME
+    # wall seconds to the microsecond (GNU time's %e rounds to 10 ms), then peak RSS in KB
+    echo "$(echo "$end - $start" | bc -l) $(tail -n 1 "$WORK/$name.one")" >>"$WORK/$name.times"
 }
 col() { awk -v c="$2" '{print $c}' "$WORK/$1.times" | median; }
 ratio() { paste "$WORK/$1.times" "$WORK/$2.times" | awk '{ if ($3 > 0) print $1 / $3 }' | median; }
@@ -64,7 +67,7 @@ for size in ${SIZES//,/ }; do
     echo "== $size: $(du -sh "$dir" | cut -f1) on disk; $(cat "$WORK/floor-$size.out")"
     printf "%-44s %10s %12s\n" "command (median of $RUNS)" "seconds" "max RSS MB"
     for n in floor trace matrix; do
-        printf "%-44s %10s %12.0f\n" "$n" "$(col "$n-$size" 1)" "$(echo "$(col "$n-$size" 2)/1024" | bc -l)"
+        printf "%-44s %10.3f %12.0f\n" "$n" "$(col "$n-$size" 1)" "$(echo "$(col "$n-$size" 2)/1024" | bc -l)"
     done
     echo "ratio load+compile+trace / floor (median of pairs): $(ratio "trace-$size" "floor-$size")"
     echo "ratio load+matrix / floor (median of pairs):        $(ratio "matrix-$size" "floor-$size")"
@@ -94,8 +97,8 @@ for pods in $NCA_PODS; do
         continue
     fi
     echo "same connectivity: $(python3 benches/connlist_equal.py "$WORK/np-$pods.connlist" "$WORK/nca-$pods.out" || true)"
-    echo "netpath matrix: median $(col "np-$pods" 1) s, max RSS $(echo "$(col "np-$pods" 2)/1024" | bc -l | cut -d. -f1) MB"
-    echo "nca:            median $(col "nca-$pods" 1) s ($NCA_RUNS runs), max RSS $(echo "$(col "nca-$pods" 2)/1024" | bc -l | cut -d. -f1) MB"
+    echo "netpath matrix: median $(printf %.4f "$(col "np-$pods" 1)") s, max RSS $(echo "$(col "np-$pods" 2)/1024" | bc -l | cut -d. -f1) MB"
+    echo "nca:            median $(printf %.2f "$(col "nca-$pods" 1)") s ($NCA_RUNS runs), max RSS $(echo "$(col "nca-$pods" 2)/1024" | bc -l | cut -d. -f1) MB"
     echo "peer / netpath: $(echo "$(col "nca-$pods" 1) / $(col "np-$pods" 1)" | bc -l | cut -c1-8)"
 done
 echo

@@ -1,7 +1,7 @@
 //! Recognising an input file by its content.
 
 use crate::diag::{Diagnostic, Severity};
-use crate::source::{top_level_keys, FileId, Provenance};
+use crate::source::{top_level_keys_until, FileId, Provenance};
 
 /// Top-level keys of the AWS CLI outputs (and the documented wrappers) that netpath reads.
 pub const AWS_KEYS: &[&str] = &[
@@ -114,18 +114,15 @@ pub fn recognise(text: &str) -> FileKind {
         return FileKind::Empty;
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Err(e) =
-            serde_json::from_str::<serde::de::IgnoredAny>(text.trim_start_matches('\u{feff}'))
-        {
-            return FileKind::BadJson(JsonSyntaxError {
-                line: e.line() as u32,
-                col: e.column() as u32,
-                message: strip_position(&e.to_string()),
-            });
-        }
-        let keys = top_level_keys(text).unwrap_or_default();
-        if keys.iter().any(|k| k == "apiVersion" || k == "kind") {
+        let is_kube_key = |k: &str| k == "apiVersion" || k == "kind";
+        let keys = top_level_keys_until(text, is_kube_key).unwrap_or_default();
+        if keys.last().is_some_and(|k| is_kube_key(k)) {
+            // Validated by the Kubernetes reader itself, which parses the whole text anyway and
+            // reports malformed JSON through `json_syntax_error` exactly as done here.
             return FileKind::KubernetesJson;
+        }
+        if let Some(e) = json_syntax_error(text) {
+            return FileKind::BadJson(e);
         }
         if keys.iter().any(|k| AWS_KEYS.contains(&k.as_str())) {
             return FileKind::AwsJson;
@@ -142,6 +139,17 @@ pub fn recognise(text: &str) -> FileKind {
         return FileKind::KubernetesYaml;
     }
     FileKind::Unknown
+}
+
+/// Where and why `text` is not well-formed JSON (`None` when it is).
+pub fn json_syntax_error(text: &str) -> Option<JsonSyntaxError> {
+    let e =
+        serde_json::from_str::<serde::de::IgnoredAny>(text.trim_start_matches('\u{feff}')).err()?;
+    Some(JsonSyntaxError {
+        line: e.line() as u32,
+        col: e.column() as u32,
+        message: strip_position(&e.to_string()),
+    })
 }
 
 fn strip_position(msg: &str) -> String {

@@ -167,6 +167,12 @@ pub fn locate_json_path(text: &str, path: &str) -> Option<LineCol> {
 /// The keys of the top-level object of a JSON text, without parsing the values; `None` when the
 /// text is not a JSON object (or is malformed before the keys end).
 pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
+    top_level_keys_until(text, |_| false)
+}
+
+/// The keys of the top-level object up to and including the first for which `stop` holds (all
+/// of them when none does): recognising a file by a key it starts with needs no scan of the rest.
+pub fn top_level_keys_until(text: &str, stop: impl Fn(&str) -> bool) -> Option<Vec<String>> {
     let mut s = Scanner {
         b: text.as_bytes(),
         pos: 0,
@@ -182,8 +188,12 @@ pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
             b'}' => return Some(keys),
             b',' => s.pos += 1,
             _ => {
-                let k = s.string()?;
-                keys.push(String::from_utf8_lossy(k).into_owned());
+                let k = String::from_utf8_lossy(s.string()?).into_owned();
+                let done = stop(&k);
+                keys.push(k);
+                if done {
+                    return Some(keys);
+                }
                 s.expect(b':')?;
                 s.skip_value()?;
             }

@@ -7,7 +7,7 @@
 
 mod json_locate;
 
-pub use json_locate::{locate_json_path, top_level_keys};
+pub use json_locate::{locate_json_path, top_level_keys, top_level_keys_until};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

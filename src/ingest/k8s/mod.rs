@@ -42,6 +42,12 @@ pub fn read_json(file: FileId, text: &str, out: &mut ClusterObjects, diags: &mut
             }
         }
         Err(e) => {
+            // Malformed JSON: the diagnostic any file that is not JSON gets (`recognise` leaves
+            // checking a kubectl file's syntax to this reader).
+            if let Some(bad) = super::recognise::json_syntax_error(text) {
+                diags.push(bad.into_diagnostic(file));
+                return;
+            }
             let msg = e.to_string();
             let msg = msg
                 .rfind(" at line ")
