@@ -10,7 +10,7 @@ use crate::model::cluster::{
 };
 use ipnet::IpNet;
 
-fn empty() -> Node {
+fn empty() -> Node<'static> {
     Node::new(Val::Map(Vec::new()))
 }
 

@@ -57,7 +57,7 @@ impl Cx<'_> {
     /// A node as a string (numbers and booleans as their text).
     pub fn as_str(&mut self, v: &Node, field: &str) -> Option<String> {
         match &v.v {
-            Val::Str(s) => Some(s.clone()),
+            Val::Str(s) => Some(s.to_string()),
             Val::Int(i) => Some(i.to_string()),
             Val::Float(f) => Some(f.to_string()),
             Val::Bool(b) => Some(b.to_string()),
@@ -97,7 +97,7 @@ impl Cx<'_> {
     }
 
     /// A mapping field (`None` when absent, null, or not a mapping — the last reported).
-    pub fn obj<'n>(&mut self, n: &'n Node, key: &str) -> Option<&'n Node> {
+    pub fn obj<'n, 't>(&mut self, n: &'n Node<'t>, key: &str) -> Option<&'n Node<'t>> {
         let v = n.get(key)?;
         if v.is_map() {
             Some(v)
@@ -108,7 +108,7 @@ impl Cx<'_> {
     }
 
     /// A list field (empty when absent; reported when not a list).
-    pub fn seq<'n>(&mut self, n: &'n Node, key: &str) -> &'n [Node] {
+    pub fn seq<'n, 't>(&mut self, n: &'n Node<'t>, key: &str) -> &'n [Node<'t>] {
         match n.get(key) {
             None => &[],
             Some(Node { v: Val::Seq(s), .. }) => s,
@@ -120,7 +120,7 @@ impl Cx<'_> {
     }
 
     /// A list field, keeping absent (`None`) apart from empty (`Some([])`).
-    pub fn opt_seq<'n>(&mut self, n: &'n Node, key: &str) -> Option<&'n [Node]> {
+    pub fn opt_seq<'n, 't>(&mut self, n: &'n Node<'t>, key: &str) -> Option<&'n [Node<'t>]> {
         match n.get(key) {
             None => None,
             Some(Node { v: Val::Seq(s), .. }) => Some(s),
@@ -153,7 +153,7 @@ impl Cx<'_> {
                         Val::Null => String::new(),
                         _ => self.as_str(x, &format!("{key}.{k}")).unwrap_or_default(),
                     };
-                    out.insert(k.clone(), s);
+                    out.insert(k.to_string(), s);
                 }
                 Some(out)
             }
@@ -223,7 +223,7 @@ impl Cx<'_> {
                     }
                 }
             }
-            Val::Str(s) if is_port_name(s) => Some(PortRef::Name(s.clone())),
+            Val::Str(s) if is_port_name(s) => Some(PortRef::Name(s.to_string())),
             Val::Str(s) => {
                 self.error(
                     "bad-port",

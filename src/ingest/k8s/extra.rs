@@ -8,7 +8,7 @@ use crate::model::cluster::{
     IpPool, ObjectMeta, ObjectRef, PortRef, Route, RouteBackend, SecurityGroupPolicy,
 };
 
-fn empty() -> Node {
+fn empty() -> Node<'static> {
     Node::new(Val::Map(Vec::new()))
 }
 
@@ -83,7 +83,7 @@ pub(super) fn ingress(
         .iter()
         .filter_map(|i| i.get("hostname"))
         .filter_map(|h| match &h.v {
-            Val::Str(s) => Some(s.clone()),
+            Val::Str(s) => Some(s.to_string()),
             _ => None,
         })
         .collect();

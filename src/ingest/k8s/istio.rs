@@ -10,7 +10,7 @@ use crate::model::cluster::{
 };
 use indexmap::IndexMap;
 
-fn empty() -> Node {
+fn empty() -> Node<'static> {
     Node::new(Val::Map(Vec::new()))
 }
 
@@ -260,7 +260,7 @@ pub(super) fn authorization_policy(
     Some(meta)
 }
 
-fn spec_json(cx: &mut Cx<'_>, doc: &Node) -> (serde_json::Value, Node) {
+fn spec_json<'a>(cx: &mut Cx<'_>, doc: &Node<'a>) -> (serde_json::Value, Node<'a>) {
     match cx.obj(doc, "spec") {
         Some(s) => (s.to_json(), s.clone()),
         None => (serde_json::Value::Object(Default::default()), empty()),

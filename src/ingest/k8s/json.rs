@@ -8,6 +8,7 @@
 
 use super::tree::{Node, Val};
 use crate::source::LineCol;
+use std::borrow::Cow;
 
 /// Deepest nesting read here; deeper input goes to serde_json (whose own limit is 128).
 const MAX_DEPTH: usize = 128;
@@ -16,7 +17,7 @@ const MAX_DEPTH: usize = 128;
 const LINEAR_KEY_CHECK: usize = 16;
 
 /// Parses `text` (already without a byte-order mark) into a tree, or `None` to defer to serde_json.
-pub(crate) fn parse(text: &str) -> Option<Node> {
+pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
     let mut r = Reader {
         text,
         b: text.as_bytes(),
@@ -44,7 +45,7 @@ struct Reader<'a> {
     col: u32,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn skip_ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
             match c {
@@ -74,7 +75,7 @@ impl Reader<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Option<Node> {
+    fn value(&mut self, depth: usize) -> Option<Node<'a>> {
         let at = self.here();
         let v = match *self.b.get(self.i)? {
             b'{' => self.map(depth + 1)?,
@@ -89,7 +90,7 @@ impl Reader<'_> {
         Some(Node { v, at })
     }
 
-    fn literal(&mut self, word: &[u8], v: Val) -> Option<Val> {
+    fn literal(&mut self, word: &[u8], v: Val<'a>) -> Option<Val<'a>> {
         if self.b.get(self.i..self.i + word.len())? == word {
             self.i += word.len();
             Some(v)
@@ -98,12 +99,12 @@ impl Reader<'_> {
         }
     }
 
-    fn map(&mut self, depth: usize) -> Option<Val> {
+    fn map(&mut self, depth: usize) -> Option<Val<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.i += 1; // `{`
-        let mut out: Vec<(String, Node)> = Vec::new();
+        let mut out: Vec<(Cow<'a, str>, Node<'a>)> = Vec::new();
         self.skip_ws();
         if self.b.get(self.i) == Some(&b'}') {
             self.i += 1;
@@ -141,7 +142,7 @@ impl Reader<'_> {
         }
     }
 
-    fn seq(&mut self, depth: usize) -> Option<Val> {
+    fn seq(&mut self, depth: usize) -> Option<Val<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -170,15 +171,15 @@ impl Reader<'_> {
     }
 
     /// A string at the cursor (on its opening quote).
-    fn string(&mut self) -> Option<String> {
+    fn string(&mut self) -> Option<Cow<'a, str>> {
         self.i += 1;
         let start = self.i;
         loop {
             match *self.b.get(self.i)? {
                 b'"' => {
-                    let s = self.text.get(start..self.i)?.to_string();
+                    let s = self.text.get(start..self.i)?;
                     self.i += 1;
-                    return Some(s);
+                    return Some(Cow::Borrowed(s));
                 }
                 b'\\' => break,
                 c if c < 0x20 => return None,
@@ -190,7 +191,7 @@ impl Reader<'_> {
             match *self.b.get(self.i)? {
                 b'"' => {
                     self.i += 1;
-                    return Some(out);
+                    return Some(Cow::Owned(out));
                 }
                 b'\\' => {
                     let c = *self.b.get(self.i + 1)?;
@@ -253,7 +254,7 @@ impl Reader<'_> {
 
     /// A number: plain integers that fit `i64` are read here, anything else (fractions,
     /// exponents, `-0`, overflow) through serde_json's own number parser on the same text.
-    fn number(&mut self) -> Option<Val> {
+    fn number(&mut self) -> Option<Val<'a>> {
         let start = self.i;
         let neg = self.b.get(self.i) == Some(&b'-');
         if neg {
@@ -326,14 +327,14 @@ impl Reader<'_> {
 
 /// True when `key` is already among the keys of `out` (a hash set once the map grows).
 fn is_duplicate(
-    out: &[(String, Node)],
+    out: &[(Cow<'_, str>, Node<'_>)],
     seen: &mut Option<std::collections::HashSet<String>>,
     key: &str,
 ) -> bool {
     if out.len() < LINEAR_KEY_CHECK {
         return out.iter().any(|(k, _)| k == key);
     }
-    let set = seen.get_or_insert_with(|| out.iter().map(|(k, _)| k.clone()).collect());
+    let set = seen.get_or_insert_with(|| out.iter().map(|(k, _)| k.to_string()).collect());
     !set.insert(key.to_string())
 }
 
@@ -342,7 +343,7 @@ mod tests {
     use super::*;
 
     /// The tree serde_json plus the position scan gives, for comparison.
-    fn reference(text: &str) -> Option<Node> {
+    fn reference(text: &str) -> Option<Node<'_>> {
         super::super::tree::parse_json_serde(text).ok()
     }
 

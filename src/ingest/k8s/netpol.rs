@@ -9,7 +9,7 @@ use crate::model::cluster::{
     NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, ObjectMeta, PolicyType, PortRef,
 };
 
-fn empty() -> Node {
+fn empty() -> Node<'static> {
     Node::new(Val::Map(Vec::new()))
 }
 

@@ -5,39 +5,43 @@
 
 use crate::source::LineCol;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::fmt;
 
 /// One value with where it starts (`line == 0` when unknown).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
+pub(crate) struct Node<'a> {
     /// The value.
-    pub v: Val,
+    pub v: Val<'a>,
     /// Where it starts.
     pub at: LineCol,
 }
 
 /// A YAML/JSON value.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Val {
+///
+/// Strings borrow from the text read when they can (JSON without escapes), so reading a large
+/// file does not allocate every key and value a second time.
+pub(crate) enum Val<'a> {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(String, Node)>),
+    Str(Cow<'a, str>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Cow<'a, str>, Node<'a>)>),
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// A value with no known position.
-    pub fn new(v: Val) -> Self {
+    pub fn new(v: Val<'a>) -> Self {
         Node {
             v,
             at: LineCol::default(),
         }
     }
     /// The value under `key` of a mapping (`None` for other values, absent keys and `null`).
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match &self.v {
             Val::Map(m) => m
                 .iter()
@@ -73,16 +77,20 @@ impl Node {
             Val::Float(f) => serde_json::Number::from_f64(*f)
                 .map(J::Number)
                 .unwrap_or(J::Null),
-            Val::Str(s) => J::String(s.clone()),
+            Val::Str(s) => J::String(s.to_string()),
             Val::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
-            Val::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Val::Map(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 }
 
 // ---------- YAML: serde-saphyr with spans ----------
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de> Deserialize<'de> for Node<'static> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = serde_saphyr::Spanned::<Val>::deserialize(d)?;
         let line = u32::try_from(s.referenced.line()).unwrap_or(0);
@@ -94,7 +102,7 @@ impl<'de> Deserialize<'de> for Node {
     }
 }
 
-impl<'de> Deserialize<'de> for Val {
+impl<'de> Deserialize<'de> for Val<'static> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ValVisitor)
     }
@@ -103,70 +111,72 @@ impl<'de> Deserialize<'de> for Val {
 struct ValVisitor;
 
 impl<'de> Visitor<'de> for ValVisitor {
-    type Value = Val;
+    type Value = Val<'static>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any YAML value")
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Val, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Val<'static>, E> {
         Ok(Val::Bool(v))
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val<'static>, E> {
         Ok(Val::Int(v))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val<'static>, E> {
         Ok(i64::try_from(v)
             .map(Val::Int)
             .unwrap_or(Val::Float(v as f64)))
     }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Val, E> {
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Val<'static>, E> {
         Ok(i64::try_from(v)
             .map(Val::Int)
             .unwrap_or(Val::Float(v as f64)))
     }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Val, E> {
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Val<'static>, E> {
         Ok(i64::try_from(v)
             .map(Val::Int)
             .unwrap_or(Val::Float(v as f64)))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val<'static>, E> {
         Ok(Val::Float(v))
     }
-    fn visit_char<E: de::Error>(self, v: char) -> Result<Val, E> {
-        Ok(Val::Str(v.to_string()))
+    fn visit_char<E: de::Error>(self, v: char) -> Result<Val<'static>, E> {
+        Ok(Val::Str(Cow::Owned(v.to_string())))
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Val, E> {
-        Ok(Val::Str(v.to_string()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Val<'static>, E> {
+        Ok(Val::Str(Cow::Owned(v.to_string())))
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Val, E> {
-        Ok(Val::Str(v))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Val<'static>, E> {
+        Ok(Val::Str(Cow::Owned(v)))
     }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Val, E> {
-        Ok(Val::Str(String::from_utf8_lossy(v).into_owned()))
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Val<'static>, E> {
+        Ok(Val::Str(Cow::Owned(
+            String::from_utf8_lossy(v).into_owned(),
+        )))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Val, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Val<'static>, E> {
         Ok(Val::Null)
     }
-    fn visit_none<E: de::Error>(self) -> Result<Val, E> {
+    fn visit_none<E: de::Error>(self) -> Result<Val<'static>, E> {
         Ok(Val::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Val, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Val<'static>, D::Error> {
         Val::deserialize(d)
     }
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Val, D::Error> {
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Val<'static>, D::Error> {
         Val::deserialize(d)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val<'static>, A::Error> {
         let mut out = Vec::new();
-        while let Some(n) = seq.next_element::<Node>()? {
+        while let Some(n) = seq.next_element::<Node<'static>>()? {
             out.push(n);
         }
         Ok(Val::Seq(out))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val<'static>, A::Error> {
         let mut out = Vec::new();
         while let Some(k) = map.next_key::<Key>()? {
-            let v = map.next_value::<Node>()?;
-            out.push((k.0, v));
+            let v = map.next_value::<Node<'static>>()?;
+            out.push((Cow::Owned(k.0), v));
         }
         Ok(Val::Map(out))
     }
@@ -178,7 +188,7 @@ struct Key(String);
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Val::deserialize(d)? {
-            Val::Str(s) => Ok(Key(s)),
+            Val::Str(s) => Ok(Key(s.into_owned())),
             Val::Int(i) => Ok(Key(i.to_string())),
             Val::Float(f) => Ok(Key(f.to_string())),
             Val::Bool(b) => Ok(Key(b.to_string())),
@@ -222,7 +232,7 @@ const YAML_STACK_BYTES: usize = 64 << 20;
 ///
 /// The parser recurses once per nesting level, so it runs on a thread of its own with a stack
 /// that fits the depth budget whatever thread the caller is on.
-pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, YamlError> {
+pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node<'static>>, YamlError> {
     std::thread::scope(|scope| {
         match std::thread::Builder::new()
             .name("yaml-parse".into())
@@ -240,9 +250,9 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Vec<Node>, YamlError> {
     })
 }
 
-fn parse_yaml_here(text: &str) -> Result<Vec<Node>, YamlError> {
+fn parse_yaml_here(text: &str) -> Result<Vec<Node<'static>>, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match serde_saphyr::from_multiple_with_options::<Option<Node>>(text, yaml_options()) {
+    match serde_saphyr::from_multiple_with_options::<Option<Node<'static>>>(text, yaml_options()) {
         Ok(docs) => Ok(docs
             .into_iter()
             .map(|d| d.unwrap_or_else(|| Node::new(Val::Null)))
@@ -267,7 +277,7 @@ fn parse_yaml_here(text: &str) -> Result<Vec<Node>, YamlError> {
 /// Parses JSON into a tree: well-formed input in one pass ([`super::json`]); anything that reader
 /// defers on (malformed text, deep nesting, duplicate keys, ...) through serde_json, so that
 /// errors and edge cases come out exactly as serde_json reports them.
-pub(crate) fn parse_json(text: &str) -> Result<Node, serde_json::Error> {
+pub(crate) fn parse_json(text: &str) -> Result<Node<'_>, serde_json::Error> {
     let stripped = text.strip_prefix('\u{feff}').unwrap_or(text);
     match super::json::parse(stripped) {
         Some(root) => Ok(root),
@@ -278,7 +288,7 @@ pub(crate) fn parse_json(text: &str) -> Result<Node, serde_json::Error> {
 /// Parses JSON into a tree with serde_json; positions come from a pre-order scan of value
 /// starts, which matches the order of serde_json's `preserve_order` maps (duplicate keys leave
 /// positions unknown).
-pub(crate) fn parse_json_serde(text: &str) -> Result<Node, serde_json::Error> {
+pub(crate) fn parse_json_serde(text: &str) -> Result<Node<'static>, serde_json::Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: serde_json::Value = serde_json::from_str(text)?;
     let starts = value_starts(text.as_bytes());
@@ -307,7 +317,7 @@ fn convert(
     starts: Option<&[usize]>,
     next: &mut usize,
     lines: &mut LineIndex,
-) -> Node {
+) -> Node<'static> {
     use serde_json::Value as J;
     let at = starts
         .and_then(|s| s.get(*next))
@@ -321,11 +331,11 @@ fn convert(
             Some(i) => Val::Int(i),
             None => Val::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        J::String(s) => Val::Str(s.clone()),
+        J::String(s) => Val::Str(Cow::Owned(s.clone())),
         J::Array(a) => Val::Seq(a.iter().map(|x| convert(x, starts, next, lines)).collect()),
         J::Object(o) => Val::Map(
             o.iter()
-                .map(|(k, x)| (k.clone(), convert(x, starts, next, lines)))
+                .map(|(k, x)| (Cow::Owned(k.clone()), convert(x, starts, next, lines)))
                 .collect(),
         ),
     };
