@@ -490,3 +490,67 @@ fn large_streams_and_alias_bombs() {
         diags.items
     );
 }
+
+fn pod_json(name: &str, with_type: bool) -> String {
+    let head = if with_type {
+        r#""apiVersion": "v1", "kind": "Pod", "#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{{head}"metadata": {{"name": "{name}", "namespace": "default"}}, "spec": {{"nodeName": "n1", "containers": []}}, "status": {{"podIP": "10.1.0.7"}}}}"#
+    )
+}
+
+fn pod_names(snap: &Snapshot) -> Vec<String> {
+    snap.cluster
+        .pods
+        .iter()
+        .map(|p| p.meta.name.clone())
+        .collect()
+}
+
+#[test]
+fn lists_read_item_by_item_give_what_the_whole_tree_gives() {
+    // Items that name their own kind are lowered as they are read.
+    let list = format!(
+        r#"{{"apiVersion": "v1", "items": [{}, {}], "kind": "List", "metadata": {{}}}}"#,
+        pod_json("a", true),
+        pod_json("b", true)
+    );
+    let (snap, d) = load_texts(vec![(PathBuf::from("pods.json"), list.clone())]);
+    assert!(d.items.is_empty(), "{}", d.render(&snap.sources));
+    assert_eq!(pod_names(&snap), ["a", "b"]);
+
+    // An item without its own kind takes the list's (PodList): the first item, already lowered
+    // when the second is met, is not kept twice.
+    let implied = format!(
+        r#"{{"apiVersion": "v1", "items": [{}, {}], "kind": "PodList"}}"#,
+        pod_json("a", true),
+        pod_json("b", false)
+    );
+    let (snap, d) = load_texts(vec![(PathBuf::from("pods.json"), implied)]);
+    assert!(d.items.is_empty(), "{}", d.render(&snap.sources));
+    assert_eq!(pod_names(&snap), ["a", "b"]);
+
+    // `items` in an object that is not a list are not objects of the snapshot.
+    let not_a_list = format!(
+        r#"{{"apiVersion": "example.com/v1", "kind": "Bundle", "metadata": {{"name": "x"}}, "items": [{}]}}"#,
+        pod_json("a", true)
+    );
+    let (snap, _) = load_texts(vec![(PathBuf::from("bundle.json"), not_a_list)]);
+    assert!(pod_names(&snap).is_empty());
+    assert_eq!(snap.cluster.unsupported.len(), 1);
+
+    // The same pod in two files is still found twice.
+    let (snap, d) = load_texts(vec![
+        (PathBuf::from("a.json"), list.clone()),
+        (PathBuf::from("b.json"), list),
+    ]);
+    let dup = d
+        .items
+        .iter()
+        .filter(|x| x.code == "duplicate-object")
+        .count();
+    assert_eq!(dup, 2, "{}", d.render(&snap.sources));
+}

@@ -32,6 +32,35 @@ pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
     (r.i == r.b.len()).then_some(root)
 }
 
+/// Like [`parse`], but each element of the top-level object's `items` array goes to `on_item` as
+/// soon as it is read instead of into the tree (whose `items` is then left empty), so that a
+/// large list is never held whole. `None` when the text is not a well-formed object or
+/// `on_item` returns false; elements already passed on are then to be discarded by the caller.
+pub(crate) fn parse_streaming_items<'a>(
+    text: &'a str,
+    on_item: &mut dyn FnMut(Node<'a>) -> bool,
+) -> Option<Node<'a>> {
+    let mut r = Reader {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+        line: 1,
+        col_off: 0,
+        col: 1,
+    };
+    r.skip_ws();
+    if r.b.get(r.i) != Some(&b'{') {
+        return None;
+    }
+    let at = r.here();
+    let root = Node {
+        v: r.map(1, Some(on_item))?,
+        at,
+    };
+    r.skip_ws();
+    (r.i == r.b.len()).then_some(root)
+}
+
 /// The cursor over the text, with the line and column of a recent offset.
 struct Reader<'a> {
     text: &'a str,
@@ -78,7 +107,7 @@ impl<'a> Reader<'a> {
     fn value(&mut self, depth: usize) -> Option<Node<'a>> {
         let at = self.here();
         let v = match *self.b.get(self.i)? {
-            b'{' => self.map(depth + 1)?,
+            b'{' => self.map(depth + 1, None)?,
             b'[' => self.seq(depth + 1)?,
             b'"' => Val::Str(self.string()?),
             b't' => self.literal(b"true", Val::Bool(true))?,
@@ -99,7 +128,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn map(&mut self, depth: usize) -> Option<Val<'a>> {
+    /// An object; with `items`, the elements of its `items` array go there instead of into it.
+    fn map(
+        &mut self,
+        depth: usize,
+        mut items: Option<&mut dyn FnMut(Node<'a>) -> bool>,
+    ) -> Option<Val<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -125,7 +159,17 @@ impl<'a> Reader<'a> {
             }
             self.i += 1;
             self.skip_ws();
-            let v = self.value(depth)?;
+            let v = match items.as_mut() {
+                Some(f) if key == "items" && self.b.get(self.i) == Some(&b'[') => {
+                    let at = self.here();
+                    self.seq_each(depth + 1, &mut **f)?;
+                    Node {
+                        v: Val::Seq(Vec::new()),
+                        at,
+                    }
+                }
+                _ => self.value(depth)?,
+            };
             out.push((key, v));
             self.skip_ws();
             match self.b.get(self.i)? {
@@ -143,18 +187,30 @@ impl<'a> Reader<'a> {
     }
 
     fn seq(&mut self, depth: usize) -> Option<Val<'a>> {
+        let mut out = Vec::new();
+        self.seq_each(depth, &mut |n| {
+            out.push(n);
+            true
+        })?;
+        Some(Val::Seq(out))
+    }
+
+    /// An array, each element handed to `each` as it is read (`None` when `each` says stop).
+    fn seq_each(&mut self, depth: usize, each: &mut dyn FnMut(Node<'a>) -> bool) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.i += 1; // `[`
-        let mut out = Vec::new();
         self.skip_ws();
         if self.b.get(self.i) == Some(&b']') {
             self.i += 1;
-            return Some(Val::Seq(out));
+            return Some(());
         }
         loop {
-            out.push(self.value(depth)?);
+            let n = self.value(depth)?;
+            if !each(n) {
+                return None;
+            }
             self.skip_ws();
             match self.b.get(self.i)? {
                 b',' => {
@@ -163,7 +219,7 @@ impl<'a> Reader<'a> {
                 }
                 b']' => {
                     self.i += 1;
-                    return Some(Val::Seq(out));
+                    return Some(());
                 }
                 _ => return None,
             }

@@ -13,6 +13,7 @@ mod extra;
 mod istio;
 mod json;
 mod netpol;
+mod rollback;
 mod tree;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -23,6 +24,13 @@ use tree::{Node, Val};
 
 /// Reads a `kubectl get -o json` file (a `List` or a single object).
 pub fn read_json(file: FileId, text: &str, out: &mut ClusterObjects, diags: &mut Diagnostics) {
+    let counts = rollback::counts(out);
+    let diags_before = diags.items.len();
+    if read_json_list_streaming(file, text, out, diags) {
+        return;
+    }
+    rollback::truncate(out, counts, file);
+    diags.items.truncate(diags_before);
     match tree::parse_json(text) {
         Ok(root) => {
             let mut cx = Cx {
@@ -63,6 +71,49 @@ pub fn read_json(file: FileId, text: &str, out: &mut ClusterObjects, diags: &mut
             );
         }
     }
+}
+
+/// Reads a `kubectl get -o json` list lowering each item as soon as it is parsed, so that the
+/// tree of a large list is never held whole; false (with whatever was added to be discarded) when
+/// the file is not such a list of items that each name their own `apiVersion` and `kind`, which
+/// the whole-tree read then handles exactly as before.
+fn read_json_list_streaming(
+    file: FileId,
+    text: &str,
+    out: &mut ClusterObjects,
+    diags: &mut Diagnostics,
+) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut cx = Cx {
+        file,
+        diags,
+        doc_at: LineCol { line: 1, col: 1 },
+    };
+    let is_str = |n: Option<&Node>| matches!(n, Some(Node { v: Val::Str(_), .. }));
+    let mut lower_item = |item: Node| {
+        if !is_str(item.get("apiVersion")) || !is_str(item.get("kind")) {
+            return false;
+        }
+        cx.doc_at = if item.at.line > 0 {
+            item.at
+        } else {
+            LineCol { line: 1, col: 1 }
+        };
+        lower_object(&mut cx, &item, None, out);
+        true
+    };
+    let Some(root) = json::parse_streaming_items(text, &mut lower_item) else {
+        return false;
+    };
+    // What the whole-tree read would have done with the root: read it as a list of items
+    // without a diagnostic of its own.
+    let kind = match root.get("kind") {
+        Some(Node { v: Val::Str(k), .. }) => k,
+        _ => return false,
+    };
+    let api_version_ok = root.get("apiVersion").is_none() || is_str(root.get("apiVersion"));
+    let items_streamed = matches!(root.get("items"), Some(Node { v: Val::Seq(_), .. }));
+    api_version_ok && items_streamed && (kind == "List" || kind.ends_with("List"))
 }
 
 /// Reads a YAML stream of Kubernetes objects.
