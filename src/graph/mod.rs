@@ -5,6 +5,10 @@
 //! never scans the snapshot. The topology (a petgraph graph of VPCs, subnets and gateways)
 //! tells whether two VPCs are connected at all.
 
+mod prefixes;
+
+pub use prefixes::PrefixTable;
+
 use crate::model::{Cloud, InterfaceKind, RouteTarget, TgwResource};
 use petgraph::graph::{NodeIndex, UnGraph};
 use std::collections::HashMap;
@@ -15,8 +19,10 @@ use std::net::{IpAddr, Ipv4Addr};
 pub struct Index {
     /// Private address (v4 and v6) → interface id.
     pub ip_owner: HashMap<IpAddr, String>,
-    /// Delegated prefixes → interface id (scanned; few per node).
+    /// Delegated prefixes → interface id, in interface order.
     pub prefix_owner: Vec<(ipnet::IpNet, String)>,
+    /// `prefix_owner` indexed by network (rebuilt by [`Index::build`]).
+    prefix_table: PrefixTable,
     /// Public IPv4 → (interface id, private address).
     pub public_owner: HashMap<Ipv4Addr, (String, IpAddr)>,
     /// Subnet → route table id (explicit association, else the VPC's main table).
@@ -176,6 +182,7 @@ impl Index {
                 ix.vpn_outside.insert(*ip, id.clone());
             }
         }
+        ix.prefix_table = PrefixTable::build(ix.prefix_owner.iter().map(|(p, _)| p));
         ix.build_topology(cloud);
         ix
     }
@@ -244,6 +251,11 @@ impl Index {
     /// The interface owning a private address (including delegated prefixes).
     pub fn owner_of(&self, ip: IpAddr) -> Option<&str> {
         self.ip_owner.get(&ip).map(String::as_str).or_else(|| {
+            if self.prefix_table.len() == self.prefix_owner.len() {
+                let i = self.prefix_table.first_holding(ip)?;
+                return self.prefix_owner.get(i).map(|(_, e)| e.as_str());
+            }
+            // The list was changed after the index was built: scan it.
             self.prefix_owner
                 .iter()
                 .find(|(p, _)| p.contains(&ip))

@@ -91,6 +91,10 @@ pub struct ClusterIndex {
     pub service_by_ip: HashMap<IpAddr, usize>,
     /// The datapath.
     pub cni: Option<CniMode>,
+    /// EC2 instance → name of the node on it (the first by name when several claim it).
+    node_on_instance: HashMap<String, String>,
+    /// Primary interface → name of the node it belongs to (the first by name).
+    node_on_eni: HashMap<String, String>,
 }
 
 impl ClusterIndex {
@@ -126,6 +130,14 @@ impl ClusterIndex {
                 },
             );
         }
+        for n in cx.nodes.values() {
+            if let Some(id) = &n.instance_id {
+                keep_first_name(&mut cx.node_on_instance, id, &n.name);
+            }
+            if let Some(eni) = &n.primary_eni {
+                keep_first_name(&mut cx.node_on_eni, eni, &n.name);
+            }
+        }
         for (i, s) in objects.services.iter().enumerate() {
             cx.service_by_key.insert(s.meta.key(), i);
             for ip in &s.cluster_ips {
@@ -143,24 +155,25 @@ impl ClusterIndex {
 
     /// The node whose primary interface is `eni`.
     pub fn node_by_eni(&self, eni: &str) -> Option<&NodeJoin> {
-        let mut found: Vec<&NodeJoin> = self
-            .nodes
-            .values()
-            .filter(|n| n.primary_eni.as_deref() == Some(eni))
-            .collect();
-        found.sort_by(|a, b| a.name.cmp(&b.name));
-        found.into_iter().next()
+        self.node_on_eni.get(eni).and_then(|n| self.nodes.get(n))
     }
 
     /// The node running on an instance.
     pub fn node_by_instance(&self, instance_id: &str) -> Option<&NodeJoin> {
-        let mut found: Vec<&NodeJoin> = self
-            .nodes
-            .values()
-            .filter(|n| n.instance_id.as_deref() == Some(instance_id))
-            .collect();
-        found.sort_by(|a, b| a.name.cmp(&b.name));
-        found.into_iter().next()
+        self.node_on_instance
+            .get(instance_id)
+            .and_then(|n| self.nodes.get(n))
+    }
+}
+
+/// Records `name` for `key` unless a node name sorting before it is already there.
+fn keep_first_name(map: &mut HashMap<String, String>, key: &str, name: &str) {
+    match map.get_mut(key) {
+        Some(have) if have.as_str() <= name => {}
+        Some(have) => *have = name.to_string(),
+        None => {
+            map.insert(key.to_string(), name.to_string());
+        }
     }
 }
 

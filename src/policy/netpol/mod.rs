@@ -343,6 +343,21 @@ impl<'a> PolicyContext<'a> {
         Verdict { allowed, deciding }
     }
 
+    /// One side alone, with explanations when `explain`: `me`'s policies for `dir` (its
+    /// egress when it sends, its ingress when it receives) toward `other`. `selected` is `me`'s
+    /// [`Selection`] for `dir` when precomputed. Equals the matching side of
+    /// [`PolicyContext::allowed`].
+    pub fn side(
+        &self,
+        me: &Endpoint,
+        other: Peer<'_>,
+        dir: PolicyType,
+        explain: bool,
+        selected: Option<&[&NetworkPolicy]>,
+    ) -> DirectionResult {
+        self.direction(me, other, dir, explain, selected)
+    }
+
     /// One side: `me` is the pod whose policies apply, `other` the remote end.
     fn direction(
         &self,

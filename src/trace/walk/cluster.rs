@@ -126,7 +126,7 @@ impl Tracer<'_> {
                 .at(&pod.meta.at),
             );
         }
-        if let Some(n) = self.netpol_ingress(st, pod) {
+        if let Some(n) = self.netpol_ingress(st, idx, pod) {
             return n;
         }
         if let Some(n) = self.istio_check(st, pod) {

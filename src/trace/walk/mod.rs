@@ -5,6 +5,7 @@ mod lb;
 mod mesh;
 mod netpol;
 mod proxy;
+mod service_index;
 mod tgw;
 
 use super::names::host_name;
@@ -80,6 +81,8 @@ pub struct Tracer<'a> {
     http: std::cell::RefCell<Option<crate::policy::istio::HttpAttrs>>,
     proxy_cache: std::cell::RefCell<std::collections::HashMap<String, proxy::NodeProxy>>,
     netpol: std::cell::OnceCell<crate::policy::netpol::PolicyContext<'a>>,
+    services: std::cell::OnceCell<service_index::ServiceIndex>,
+    pod_policies: std::cell::RefCell<netpol::PodPolicies<'a>>,
 }
 
 struct Ctx<'a>(&'a Snapshot, &'a Index);
@@ -138,6 +141,8 @@ impl<'a> Tracer<'a> {
             http: Default::default(),
             proxy_cache: Default::default(),
             netpol: std::cell::OnceCell::new(),
+            services: std::cell::OnceCell::new(),
+            pod_policies: Default::default(),
         }
     }
 

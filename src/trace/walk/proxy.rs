@@ -2,6 +2,7 @@
 //! otherwise the same behaviour derived from Services and EndpointSlices (and said so).
 //! Each outcome branch (one per endpoint, with its probability) becomes a path.
 
+use super::service_index::ServiceIndex;
 use super::*;
 use crate::kube::join::NodeJoin;
 use crate::kube::proxy::{self, NodeContext, ProxyBranch, SynthOptions, Verdict};
@@ -53,22 +54,11 @@ impl Tracer<'_> {
     }
 
     fn service_hit(&self, pkt: &Packet, local: &[IpAddr]) -> bool {
-        let cluster = &self.snap.cluster;
-        if self.ix.cluster.service_by_ip.contains_key(&pkt.dst) {
-            return true;
-        }
-        cluster.services.iter().any(|s| {
-            s.external_ips.contains(&pkt.dst)
-                || s.load_balancer_ingress
-                    .iter()
-                    .any(|i| i.ip == Some(pkt.dst))
-                || (local.contains(&pkt.dst)
-                    && (s
-                        .ports
-                        .iter()
-                        .any(|p| p.node_port == Some(pkt.dst_port) && p.protocol == pkt.protocol)
-                        || s.health_check_node_port == Some(pkt.dst_port)))
-        })
+        self.ix.cluster.service_by_ip.contains_key(&pkt.dst)
+            || self
+                .services
+                .get_or_init(|| ServiceIndex::build(&self.snap.cluster))
+                .hit(pkt, local)
     }
 
     /// Runs kube-proxy's rules for the packet on `node`; `None` when no Service is addressed.

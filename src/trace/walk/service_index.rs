@@ -1,0 +1,95 @@
+//! The addresses and node ports kube-proxy answers on, gathered once per tracer so that a
+//! packet's "does it address a Service?" is a few hash lookups, not a scan of every Service.
+
+use crate::model::cluster::ClusterObjects;
+use crate::model::{Packet, Protocol};
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
+
+/// Service addresses beyond ClusterIPs, and node ports, of a cluster.
+#[derive(Debug, Default)]
+pub(super) struct ServiceIndex {
+    /// `spec.externalIPs` and `status.loadBalancer.ingress[].ip` of every Service.
+    outside_ips: FastSet<IpAddr>,
+    /// `(protocol, nodePort)` of every Service port.
+    node_ports: FastSet<(Protocol, u16)>,
+    /// `spec.healthCheckNodePort` of every Service.
+    health_ports: FastSet<u16>,
+}
+
+impl ServiceIndex {
+    /// Gathers the Services of `cluster`.
+    pub(super) fn build(cluster: &ClusterObjects) -> Self {
+        let mut ix = ServiceIndex::default();
+        for s in &cluster.services {
+            ix.outside_ips.extend(s.external_ips.iter().copied());
+            ix.outside_ips
+                .extend(s.load_balancer_ingress.iter().filter_map(|i| i.ip));
+            ix.node_ports.extend(
+                s.ports
+                    .iter()
+                    .filter_map(|p| p.node_port.map(|n| (p.protocol, n))),
+            );
+            ix.health_ports.extend(s.health_check_node_port);
+        }
+        ix
+    }
+
+    /// True when `pkt` addresses a Service by an external or load-balancer address, or by a
+    /// node port of one of `local` (the node's own addresses). ClusterIPs are not covered.
+    pub(super) fn hit(&self, pkt: &Packet, local: &[IpAddr]) -> bool {
+        self.outside_ips.contains(&pkt.dst)
+            || (local.contains(&pkt.dst)
+                && (self.node_ports.contains(&(pkt.protocol, pkt.dst_port))
+                    || self.health_ports.contains(&pkt.dst_port)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::cluster::{LoadBalancerIngress, Service, ServicePort};
+
+    fn pkt(dst: &str, protocol: Protocol, port: u16) -> Packet {
+        Packet {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            protocol,
+            src_port: 40000,
+            dst_port: port,
+        }
+    }
+
+    #[test]
+    fn finds_external_lb_and_node_port_addresses() {
+        let mut cluster = ClusterObjects::default();
+        let mut s = Service::default();
+        s.external_ips.push("192.0.2.10".parse().unwrap());
+        s.load_balancer_ingress.push(LoadBalancerIngress {
+            ip: Some("198.51.100.7".parse().unwrap()),
+            hostname: None,
+            ip_mode: None,
+        });
+        s.ports.push(ServicePort {
+            name: None,
+            protocol: Protocol::Udp,
+            port: 53,
+            target_port: None,
+            node_port: Some(30053),
+            app_protocol: None,
+        });
+        s.health_check_node_port = Some(31000);
+        cluster.services.push(s);
+        let ix = ServiceIndex::build(&cluster);
+        let node: IpAddr = "10.0.1.5".parse().unwrap();
+        assert!(ix.hit(&pkt("192.0.2.10", Protocol::Tcp, 1), &[]));
+        assert!(ix.hit(&pkt("198.51.100.7", Protocol::Tcp, 1), &[]));
+        assert!(ix.hit(&pkt("10.0.1.5", Protocol::Udp, 30053), &[node]));
+        assert!(!ix.hit(&pkt("10.0.1.5", Protocol::Tcp, 30053), &[node]));
+        assert!(!ix.hit(&pkt("10.0.1.6", Protocol::Udp, 30053), &[node]));
+        assert!(ix.hit(&pkt("10.0.1.5", Protocol::Tcp, 31000), &[node]));
+        assert!(!ix.hit(&pkt("10.0.9.9", Protocol::Tcp, 80), &[node]));
+    }
+}
