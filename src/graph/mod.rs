@@ -11,7 +11,10 @@ pub use prefixes::PrefixTable;
 
 use crate::model::{Cloud, InterfaceKind, RouteTarget, TgwResource};
 use petgraph::graph::{NodeIndex, UnGraph};
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+/// A hash map with a fast hasher for the index's lookups.
+pub type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Lookup tables over a snapshot's cloud model.
@@ -124,7 +127,7 @@ impl Index {
                 .or_default()
                 .push(id.clone());
         }
-        let mut main_rtb: HashMap<&str, &str> = HashMap::new();
+        let mut main_rtb: HashMap<&str, &str> = HashMap::default();
         for (id, rt) in &cloud.route_tables {
             if rt.main {
                 main_rtb.insert(&rt.vpc_id, id);
@@ -137,7 +140,7 @@ impl Index {
                 ix.gateway_route_table.insert(g.clone(), id.clone());
             }
         }
-        let mut default_acl: HashMap<&str, &str> = HashMap::new();
+        let mut default_acl: HashMap<&str, &str> = HashMap::default();
         for (id, acl) in &cloud.network_acls {
             if acl.is_default {
                 default_acl.insert(&acl.vpc_id, id);

@@ -4,10 +4,10 @@
 //!
 //! Built once per snapshot (part of the compile step); lookups only, no decisions.
 
+use crate::graph::HashMap;
 use crate::model::cluster::{ClusterObjects, EncapMode, IpPool, Pod};
 use crate::model::Cloud;
 use ipnet::IpNet;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// How pod packets cross between nodes.

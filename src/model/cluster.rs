@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// String-to-string map with input order kept (labels, annotations, selectors).
-pub type StringMap = IndexMap<String, String>;
+pub type StringMap = IndexMap<String, String, foldhash::fast::RandomState>;
 
 /// Every cluster object of the snapshot, by kind, in input order.
 #[derive(Debug, Clone, Default)]

@@ -71,5 +71,6 @@ pub struct Snapshot {
     pub unrecognised: Vec<crate::source::FileId>,
 }
 
-/// A map from id to object, ordered by id once the snapshot is built.
-pub type ById<T> = IndexMap<String, T>;
+/// A map from id to object, ordered by id once the snapshot is built (insertion order; the
+/// hasher only speeds lookups up).
+pub type ById<T> = IndexMap<String, T, foldhash::fast::RandomState>;

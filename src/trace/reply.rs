@@ -44,7 +44,7 @@ pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
             let Some(acl) = cloud.network_acls.get(&chk.acl_id) else {
                 continue;
             };
-            hop.packet = chk.packet.to_string();
+            hop.packet = chk.packet.render();
             let dname = if chk.dir == AclDirection::Inbound {
                 "inbound"
             } else {

@@ -5,6 +5,9 @@ use crate::eval::nacl::AclDirection;
 use crate::model::{Packet, PortRange};
 use std::collections::HashSet;
 
+/// The places visited with the packet then.
+type Visited = HashSet<(String, Packet), foldhash::fast::RandomState>;
+
 /// A check the reply must pass, recorded on the way out.
 #[derive(Debug, Clone)]
 pub struct ReplyCheck {
@@ -43,7 +46,7 @@ pub struct PathState {
     /// Rewrites the reply undoes.
     pub rewrites: Vec<Rewrite>,
     /// Places visited with the packet then, for loop detection.
-    pub visited: HashSet<(String, Packet)>,
+    pub visited: Visited,
     /// Hops at which security groups admitted the packet (the reply passes them by tracking).
     pub stateful_hops: Vec<(usize, String)>,
     /// VPC the packet originated in (NAT gateways serve only their own VPC's sources).
@@ -71,7 +74,7 @@ impl PathState {
             hops: Vec::new(),
             reply_checks: Vec::new(),
             rewrites: Vec::new(),
-            visited: HashSet::new(),
+            visited: Visited::default(),
             stateful_hops: Vec::new(),
             origin_vpc: None,
             inner: None,
@@ -87,7 +90,7 @@ impl PathState {
         self.hops.push(Hop {
             at: at.to_string(),
             kind,
-            packet: self.pkt.to_string(),
+            packet: self.pkt.render(),
             steps: Vec::new(),
         });
         fresh

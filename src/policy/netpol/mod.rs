@@ -226,7 +226,7 @@ impl<'a> PolicyContext<'a> {
         match self.ns_labels.get(ns) {
             Some(l) => l.clone(),
             None => {
-                let mut l = StringMap::new();
+                let mut l = StringMap::default();
                 l.insert(NS_NAME_LABEL.to_string(), ns.to_string());
                 l
             }

@@ -53,12 +53,14 @@ impl Tracer<'_> {
         entry
     }
 
+    /// The Services' addresses, node ports and namespaces, gathered on first use.
+    pub(super) fn service_index(&self) -> &ServiceIndex {
+        self.services
+            .get_or_init(|| ServiceIndex::build(&self.snap.cluster))
+    }
+
     fn service_hit(&self, pkt: &Packet, local: &[IpAddr]) -> bool {
-        self.ix.cluster.service_by_ip.contains_key(&pkt.dst)
-            || self
-                .services
-                .get_or_init(|| ServiceIndex::build(&self.snap.cluster))
-                .hit(pkt, local)
+        self.ix.cluster.service_by_ip.contains_key(&pkt.dst) || self.service_index().hit(pkt, local)
     }
 
     /// Runs kube-proxy's rules for the packet on `node`; `None` when no Service is addressed.

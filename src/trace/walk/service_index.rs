@@ -3,7 +3,7 @@
 
 use crate::model::cluster::ClusterObjects;
 use crate::model::{Packet, Protocol};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
@@ -17,13 +17,19 @@ pub(super) struct ServiceIndex {
     node_ports: FastSet<(Protocol, u16)>,
     /// `spec.healthCheckNodePort` of every Service.
     health_ports: FastSet<u16>,
+    /// Namespace → its Services' indexes, in input order.
+    by_namespace: HashMap<String, Vec<usize>, foldhash::fast::RandomState>,
 }
 
 impl ServiceIndex {
     /// Gathers the Services of `cluster`.
     pub(super) fn build(cluster: &ClusterObjects) -> Self {
         let mut ix = ServiceIndex::default();
-        for s in &cluster.services {
+        for (i, s) in cluster.services.iter().enumerate() {
+            ix.by_namespace
+                .entry(s.meta.namespace_or_default().to_string())
+                .or_default()
+                .push(i);
             ix.outside_ips.extend(s.external_ips.iter().copied());
             ix.outside_ips
                 .extend(s.load_balancer_ingress.iter().filter_map(|i| i.ip));
@@ -35,6 +41,11 @@ impl ServiceIndex {
             ix.health_ports.extend(s.health_check_node_port);
         }
         ix
+    }
+
+    /// The indexes of the Services in namespace `ns`, in input order.
+    pub(super) fn in_namespace(&self, ns: &str) -> &[usize] {
+        self.by_namespace.get(ns).map_or(&[], Vec::as_slice)
     }
 
     /// True when `pkt` addresses a Service by an external or load-balancer address, or by a
