@@ -91,10 +91,10 @@ pub struct ClusterIndex {
     pub service_by_ip: HashMap<IpAddr, usize>,
     /// The datapath.
     pub cni: Option<CniMode>,
-    /// EC2 instance → name of the node on it (the first by name when several claim it).
-    node_on_instance: HashMap<String, String>,
-    /// Primary interface → name of the node it belongs to (the first by name).
-    node_on_eni: HashMap<String, String>,
+    /// EC2 instance → the node on it (the first by name when several claim it).
+    node_on_instance: HashMap<String, NodeJoin>,
+    /// Primary interface → the node it belongs to (the first by name).
+    node_on_eni: HashMap<String, NodeJoin>,
 }
 
 impl ClusterIndex {
@@ -132,10 +132,10 @@ impl ClusterIndex {
         }
         for n in cx.nodes.values() {
             if let Some(id) = &n.instance_id {
-                keep_first_name(&mut cx.node_on_instance, id, &n.name);
+                keep_first_by_name(&mut cx.node_on_instance, id, n);
             }
             if let Some(eni) = &n.primary_eni {
-                keep_first_name(&mut cx.node_on_eni, eni, &n.name);
+                keep_first_by_name(&mut cx.node_on_eni, eni, n);
             }
         }
         for (i, s) in objects.services.iter().enumerate() {
@@ -155,24 +155,22 @@ impl ClusterIndex {
 
     /// The node whose primary interface is `eni`.
     pub fn node_by_eni(&self, eni: &str) -> Option<&NodeJoin> {
-        self.node_on_eni.get(eni).and_then(|n| self.nodes.get(n))
+        self.node_on_eni.get(eni)
     }
 
     /// The node running on an instance.
     pub fn node_by_instance(&self, instance_id: &str) -> Option<&NodeJoin> {
-        self.node_on_instance
-            .get(instance_id)
-            .and_then(|n| self.nodes.get(n))
+        self.node_on_instance.get(instance_id)
     }
 }
 
-/// Records `name` for `key` unless a node name sorting before it is already there.
-fn keep_first_name(map: &mut HashMap<String, String>, key: &str, name: &str) {
+/// Records `node` for `key` unless a node whose name sorts before it is already there.
+fn keep_first_by_name(map: &mut HashMap<String, NodeJoin>, key: &str, node: &NodeJoin) {
     match map.get_mut(key) {
-        Some(have) if have.as_str() <= name => {}
-        Some(have) => *have = name.to_string(),
+        Some(have) if have.name <= node.name => {}
+        Some(have) => *have = node.clone(),
         None => {
-            map.insert(key.to_string(), name.to_string());
+            map.insert(key.to_string(), node.clone());
         }
     }
 }

@@ -166,7 +166,7 @@ impl ObjectMeta {
     /// `namespace/name` (or `name` for cluster-scoped kinds).
     pub fn key(&self) -> String {
         match &self.namespace {
-            Some(ns) => format!("{ns}/{}", self.name),
+            Some(ns) => crate::cat!(ns, '/', self.name),
             None => self.name.clone(),
         }
     }

@@ -1,5 +1,6 @@
 //! Flows and the sets they are made of: protocols, port ranges, addresses.
 
+use super::text::{push_decimal, push_ipv4};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -159,43 +160,15 @@ impl Packet {
         push_ipv4(&mut out, src);
         if ports {
             out.push(':');
-            push_decimal(&mut out, self.src_port);
+            push_decimal(&mut out, u64::from(self.src_port));
         }
         out.push_str(" -> ");
         push_ipv4(&mut out, dst);
         if ports {
             out.push(':');
-            push_decimal(&mut out, self.dst_port);
+            push_decimal(&mut out, u64::from(self.dst_port));
         }
         out
-    }
-}
-
-/// Appends an IPv4 address in dotted decimal.
-fn push_ipv4(out: &mut String, ip: std::net::Ipv4Addr) {
-    for (i, o) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        push_decimal(out, u16::from(o));
-    }
-}
-
-/// Appends a number in decimal.
-fn push_decimal(out: &mut String, n: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
     }
 }
 

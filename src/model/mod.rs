@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod cluster;
 pub mod flow;
 pub mod iptables;
+pub mod text;
 
 pub use crate::source::SourceMap;
 pub use cloud::*;

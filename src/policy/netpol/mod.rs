@@ -555,13 +555,14 @@ fn np_citation(
     reason: &str,
 ) -> Citation {
     Citation {
-        policy: format!(
-            "NetworkPolicy {}/{}",
+        policy: crate::cat!(
+            "NetworkPolicy ",
             np.meta.namespace_or_default(),
+            '/',
             np.meta.name
         ),
         policy_at: np.meta.at.clone(),
-        rule: rule.map(|r| format!("{key}[{}]", r.index)),
+        rule: rule.map(|r| crate::cat!(key, '[', r.index, ']')),
         rule_at: rule.map(|r| r.at.clone()),
         effect,
         direction: dir,

@@ -101,7 +101,7 @@ impl<'a> Tracer<'a> {
 
     fn cite(&self, c: &Citation) -> (String, Option<crate::source::Provenance>) {
         let rule = match &c.rule {
-            Some(r) => format!("{} {r}", c.policy),
+            Some(r) => crate::cat!(c.policy, ' ', r),
             None => c.policy.clone(),
         };
         (
@@ -205,7 +205,7 @@ impl<'a> Tracer<'a> {
             st,
             &ingress.because,
             allowed,
-            &format!("ingress, {seen} {}", st.pkt.src),
+            &crate::cat!("ingress, ", seen, ' ', st.pkt.src),
             &dst.meta.key(),
         )
     }
@@ -247,8 +247,8 @@ impl<'a> Tracer<'a> {
             .iter()
             .filter(|c| c.effect != Effect::Isolate)
             .map(|c| match &c.rule {
-                Some(r) => format!("{} {r}: {}", c.policy, c.reason),
-                None => format!("{}: {}", c.policy, c.reason),
+                Some(r) => crate::cat!(c.policy, ' ', r, ": ", c.reason),
+                None => crate::cat!(c.policy, ": ", c.reason),
             })
             .collect();
         let mut parts = others;
@@ -265,7 +265,7 @@ impl<'a> Tracer<'a> {
                 st.pkt.dst_port
             ));
         }
-        let detail = format!("{who} {stage}: {}", parts.join("; "));
+        let detail = crate::cat!(who, ' ', stage, ": ", parts.join("; "));
         if allowed {
             st.step(
                 Step::new(
