@@ -71,10 +71,10 @@ impl PathState {
         PathState {
             pkt,
             src_ports,
-            hops: Vec::new(),
+            hops: Vec::with_capacity(16),
             reply_checks: Vec::new(),
             rewrites: Vec::new(),
-            visited: Visited::default(),
+            visited: Visited::with_capacity_and_hasher(16, Default::default()),
             stateful_hops: Vec::new(),
             origin_vpc: None,
             inner: None,
@@ -91,7 +91,7 @@ impl PathState {
             at: at.to_string(),
             kind,
             packet: self.pkt.render(),
-            steps: Vec::new(),
+            steps: Vec::with_capacity(4),
         });
         fresh
     }

@@ -23,7 +23,9 @@ use crate::model::cluster::{
 };
 use crate::model::{PortRange, Protocol};
 use crate::source::Provenance;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
 
 /// The label every namespace carries: `kubernetes.io/metadata.name=<name>`.
@@ -186,7 +188,7 @@ impl<'a> PolicyContext<'a> {
     /// Prepares the objects: every namespace gets `kubernetes.io/metadata.name`; ANPs are
     /// sorted by priority (ties keep input order; [`crate::matrix`] reports them as errors).
     pub fn new(objects: &'a ClusterObjects) -> Self {
-        let mut ns_labels = HashMap::new();
+        let mut ns_labels = HashMap::default();
         for ns in &objects.namespaces {
             let mut l = ns.meta.labels.clone();
             l.entry(NS_NAME_LABEL.to_string())
@@ -200,7 +202,7 @@ impl<'a> PolicyContext<'a> {
             .iter()
             .find(|b| b.meta.name == "default")
             .or(objects.baseline_admin_network_policies.first());
-        let mut by_ns: HashMap<String, Vec<(&NetworkPolicy, bool, bool)>> = HashMap::new();
+        let mut by_ns: HashMap<String, Vec<(&NetworkPolicy, bool, bool)>> = HashMap::default();
         for np in &objects.network_policies {
             let t = np.effective_policy_types();
             by_ns
