@@ -61,7 +61,29 @@ impl ServiceIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::cluster::{LoadBalancerIngress, Service, ServicePort};
+
+    const SERVICES: &str = "
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: kube-system}
+spec:
+  type: LoadBalancer
+  clusterIP: 172.20.0.10
+  externalIPs: [192.0.2.10]
+  healthCheckNodePort: 31000
+  ports:
+  - {name: dns, protocol: UDP, port: 53, nodePort: 30053}
+status:
+  loadBalancer:
+    ingress: [{ip: 198.51.100.7}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 172.20.0.11
+  ports: [{port: 80}]
+";
 
     fn pkt(dst: &str, protocol: Protocol, port: u16) -> Packet {
         Packet {
@@ -76,23 +98,9 @@ mod tests {
     #[test]
     fn finds_external_lb_and_node_port_addresses() {
         let mut cluster = ClusterObjects::default();
-        let mut s = Service::default();
-        s.external_ips.push("192.0.2.10".parse().unwrap());
-        s.load_balancer_ingress.push(LoadBalancerIngress {
-            ip: Some("198.51.100.7".parse().unwrap()),
-            hostname: None,
-            ip_mode: None,
-        });
-        s.ports.push(ServicePort {
-            name: None,
-            protocol: Protocol::Udp,
-            port: 53,
-            target_port: None,
-            node_port: Some(30053),
-            app_protocol: None,
-        });
-        s.health_check_node_port = Some(31000);
-        cluster.services.push(s);
+        let mut diags = crate::diag::Diagnostics::default();
+        crate::ingest::k8s::read_yaml(crate::source::FileId(0), SERVICES, &mut cluster, &mut diags);
+        assert_eq!(cluster.services.len(), 2, "{diags:?}");
         let ix = ServiceIndex::build(&cluster);
         let node: IpAddr = "10.0.1.5".parse().unwrap();
         assert!(ix.hit(&pkt("192.0.2.10", Protocol::Tcp, 1), &[]));
@@ -102,5 +110,9 @@ mod tests {
         assert!(!ix.hit(&pkt("10.0.1.6", Protocol::Udp, 30053), &[node]));
         assert!(ix.hit(&pkt("10.0.1.5", Protocol::Tcp, 31000), &[node]));
         assert!(!ix.hit(&pkt("10.0.9.9", Protocol::Tcp, 80), &[node]));
+        assert!(!ix.hit(&pkt("172.20.0.11", Protocol::Tcp, 80), &[node]));
+        assert_eq!(ix.in_namespace("shop"), &[1]);
+        assert_eq!(ix.in_namespace("kube-system"), &[0]);
+        assert!(ix.in_namespace("none").is_empty());
     }
 }
