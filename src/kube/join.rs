@@ -4,7 +4,7 @@
 //!
 //! Built once per snapshot (part of the compile step); lookups only, no decisions.
 
-use crate::graph::HashMap;
+use crate::graph::FastMap;
 use crate::model::cluster::{ClusterObjects, EncapMode, IpPool, Pod};
 use crate::model::Cloud;
 use ipnet::IpNet;
@@ -78,23 +78,23 @@ pub struct NodeJoin {
 #[derive(Debug, Default)]
 pub struct ClusterIndex {
     /// `ns/name` → pod index.
-    pub pod_by_key: HashMap<String, usize>,
+    pub pod_by_key: FastMap<String, usize>,
     /// Pod address → pod index (pods on the pod network only, not hostNetwork).
-    pub pod_by_ip: HashMap<IpAddr, usize>,
+    pub pod_by_ip: FastMap<IpAddr, usize>,
     /// Nodes by name.
-    pub nodes: HashMap<String, NodeJoin>,
+    pub nodes: FastMap<String, NodeJoin>,
     /// Node address → node name.
-    pub node_by_ip: HashMap<IpAddr, String>,
+    pub node_by_ip: FastMap<IpAddr, String>,
     /// `ns/name` → service index.
-    pub service_by_key: HashMap<String, usize>,
+    pub service_by_key: FastMap<String, usize>,
     /// ClusterIP → service index.
-    pub service_by_ip: HashMap<IpAddr, usize>,
+    pub service_by_ip: FastMap<IpAddr, usize>,
     /// The datapath.
     pub cni: Option<CniMode>,
     /// EC2 instance → the node on it (the first by name when several claim it).
-    node_on_instance: HashMap<String, NodeJoin>,
+    node_on_instance: FastMap<String, NodeJoin>,
     /// Primary interface → the node it belongs to (the first by name).
-    node_on_eni: HashMap<String, NodeJoin>,
+    node_on_eni: FastMap<String, NodeJoin>,
 }
 
 impl ClusterIndex {
@@ -165,7 +165,7 @@ impl ClusterIndex {
 }
 
 /// Records `node` for `key` unless a node whose name sorts before it is already there.
-fn keep_first_by_name(map: &mut HashMap<String, NodeJoin>, key: &str, node: &NodeJoin) {
+fn keep_first_by_name(map: &mut FastMap<String, NodeJoin>, key: &str, node: &NodeJoin) {
     match map.get_mut(key) {
         Some(have) if have.name <= node.name => {}
         Some(have) => *have = node.clone(),

@@ -17,15 +17,13 @@ pub mod connset;
 pub use connset::{ConnSet, FULL_PORTS, PORT_PROTOCOLS};
 
 use crate::eval::ports::PortSet;
+use crate::graph::FastMap;
 use crate::model::cluster::{
     AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterObjects, IpBlock, NetworkPolicy,
     NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, PolicyType, PortRef, StringMap,
 };
 use crate::model::{PortRange, Protocol};
 use crate::source::Provenance;
-use std::collections::HashMap as StdHashMap;
-
-type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
 
 /// The label every namespace carries: `kubernetes.io/metadata.name=<name>`.
@@ -177,9 +175,9 @@ pub struct Selection<'a> {
 pub struct PolicyContext<'a> {
     /// The objects.
     pub objects: &'a ClusterObjects,
-    ns_labels: HashMap<String, StringMap>,
+    ns_labels: FastMap<String, StringMap>,
     /// Per namespace, its NetworkPolicies with their effective (ingress, egress) types.
-    by_ns: HashMap<String, Vec<(&'a NetworkPolicy, bool, bool)>>,
+    by_ns: FastMap<String, Vec<(&'a NetworkPolicy, bool, bool)>>,
     anps: Vec<&'a AdminNetworkPolicy>,
     banp: Option<&'a BaselineAdminNetworkPolicy>,
 }
@@ -188,7 +186,7 @@ impl<'a> PolicyContext<'a> {
     /// Prepares the objects: every namespace gets `kubernetes.io/metadata.name`; ANPs are
     /// sorted by priority (ties keep input order; [`crate::matrix`] reports them as errors).
     pub fn new(objects: &'a ClusterObjects) -> Self {
-        let mut ns_labels = HashMap::default();
+        let mut ns_labels = FastMap::default();
         for ns in &objects.namespaces {
             let mut l = ns.meta.labels.clone();
             l.entry(NS_NAME_LABEL.to_string())
@@ -202,7 +200,7 @@ impl<'a> PolicyContext<'a> {
             .iter()
             .find(|b| b.meta.name == "default")
             .or(objects.baseline_admin_network_policies.first());
-        let mut by_ns: HashMap<String, Vec<(&NetworkPolicy, bool, bool)>> = HashMap::default();
+        let mut by_ns: FastMap<String, Vec<(&NetworkPolicy, bool, bool)>> = FastMap::default();
         for np in &objects.network_policies {
             let t = np.effective_policy_types();
             by_ns
