@@ -59,21 +59,29 @@ impl Tracer<'_> {
             .get_or_init(|| ServiceIndex::build(&self.snap.cluster))
     }
 
-    fn service_hit(&self, pkt: &Packet, local: &[IpAddr]) -> bool {
-        self.ix.cluster.service_by_ip.contains_key(&pkt.dst) || self.service_index().hit(pkt, local)
+    fn service_hit(&self, pkt: &Packet, node: &NodeJoin) -> bool {
+        let is_local = |ip: IpAddr| {
+            self.snap
+                .cluster
+                .nodes
+                .get(node.index)
+                .is_some_and(|n| n.addresses.iter().any(|a| a.ip == Some(ip)))
+        };
+        self.ix.cluster.service_by_ip.contains_key(&pkt.dst)
+            || self.service_index().hit(pkt, is_local)
     }
 
     /// Runs kube-proxy's rules for the packet on `node`; `None` when no Service is addressed.
     pub(super) fn kube_proxy(&self, st: &mut PathState, node: &NodeJoin) -> Option<Next> {
+        if !self.service_hit(&st.pkt, node) {
+            return None;
+        }
         let cluster = &self.snap.cluster;
         let local: Vec<IpAddr> = cluster
             .nodes
             .get(node.index)
             .map(|n| n.addresses.iter().filter_map(|a| a.ip).collect())
             .unwrap_or_default();
-        if !self.service_hit(&st.pkt, &local) {
-            return None;
-        }
         let dump = self
             .snap
             .iptables

@@ -49,10 +49,10 @@ impl ServiceIndex {
     }
 
     /// True when `pkt` addresses a Service by an external or load-balancer address, or by a
-    /// node port of one of `local` (the node's own addresses). ClusterIPs are not covered.
-    pub(super) fn hit(&self, pkt: &Packet, local: &[IpAddr]) -> bool {
+    /// node port of an address `is_local` says is the node's own. ClusterIPs are not covered.
+    pub(super) fn hit(&self, pkt: &Packet, is_local: impl Fn(IpAddr) -> bool) -> bool {
         self.outside_ips.contains(&pkt.dst)
-            || (local.contains(&pkt.dst)
+            || (is_local(pkt.dst)
                 && (self.node_ports.contains(&(pkt.protocol, pkt.dst_port))
                     || self.health_ports.contains(&pkt.dst_port)))
     }
@@ -103,14 +103,15 @@ spec:
         assert_eq!(cluster.services.len(), 2, "{diags:?}");
         let ix = ServiceIndex::build(&cluster);
         let node: IpAddr = "10.0.1.5".parse().unwrap();
-        assert!(ix.hit(&pkt("192.0.2.10", Protocol::Tcp, 1), &[]));
-        assert!(ix.hit(&pkt("198.51.100.7", Protocol::Tcp, 1), &[]));
-        assert!(ix.hit(&pkt("10.0.1.5", Protocol::Udp, 30053), &[node]));
-        assert!(!ix.hit(&pkt("10.0.1.5", Protocol::Tcp, 30053), &[node]));
-        assert!(!ix.hit(&pkt("10.0.1.6", Protocol::Udp, 30053), &[node]));
-        assert!(ix.hit(&pkt("10.0.1.5", Protocol::Tcp, 31000), &[node]));
-        assert!(!ix.hit(&pkt("10.0.9.9", Protocol::Tcp, 80), &[node]));
-        assert!(!ix.hit(&pkt("172.20.0.11", Protocol::Tcp, 80), &[node]));
+        let local = |ip: IpAddr| ip == node;
+        assert!(ix.hit(&pkt("192.0.2.10", Protocol::Tcp, 1), |_| false));
+        assert!(ix.hit(&pkt("198.51.100.7", Protocol::Tcp, 1), |_| false));
+        assert!(ix.hit(&pkt("10.0.1.5", Protocol::Udp, 30053), local));
+        assert!(!ix.hit(&pkt("10.0.1.5", Protocol::Tcp, 30053), local));
+        assert!(!ix.hit(&pkt("10.0.1.6", Protocol::Udp, 30053), local));
+        assert!(ix.hit(&pkt("10.0.1.5", Protocol::Tcp, 31000), local));
+        assert!(!ix.hit(&pkt("10.0.9.9", Protocol::Tcp, 80), local));
+        assert!(!ix.hit(&pkt("172.20.0.11", Protocol::Tcp, 80), local));
         assert_eq!(ix.in_namespace("shop"), &[1]);
         assert_eq!(ix.in_namespace("kube-system"), &[0]);
         assert!(ix.in_namespace("none").is_empty());
