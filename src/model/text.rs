@@ -7,11 +7,16 @@ use std::net::IpAddr;
 pub trait Piece {
     /// Appends the piece to `out`.
     fn push_to(&self, out: &mut String);
+    /// At least as many bytes as the piece takes (to size the text once).
+    fn size_hint(&self) -> usize;
 }
 
 impl Piece for str {
     fn push_to(&self, out: &mut String) {
         out.push_str(self);
+    }
+    fn size_hint(&self) -> usize {
+        self.len()
     }
 }
 
@@ -19,17 +24,26 @@ impl Piece for String {
     fn push_to(&self, out: &mut String) {
         out.push_str(self);
     }
+    fn size_hint(&self) -> usize {
+        self.len()
+    }
 }
 
 impl Piece for char {
     fn push_to(&self, out: &mut String) {
         out.push(*self);
     }
+    fn size_hint(&self) -> usize {
+        self.len_utf8()
+    }
 }
 
 impl<T: Piece + ?Sized> Piece for &T {
     fn push_to(&self, out: &mut String) {
         (**self).push_to(out);
+    }
+    fn size_hint(&self) -> usize {
+        (**self).size_hint()
     }
 }
 
@@ -40,6 +54,12 @@ impl Piece for IpAddr {
             IpAddr::V6(a) => out.push_str(&a.to_string()),
         }
     }
+    fn size_hint(&self) -> usize {
+        match self {
+            IpAddr::V4(_) => 15,
+            IpAddr::V6(_) => 39,
+        }
+    }
 }
 
 macro_rules! unsigned_piece {
@@ -47,6 +67,9 @@ macro_rules! unsigned_piece {
         impl Piece for $t {
             fn push_to(&self, out: &mut String) {
                 push_decimal(out, u64::from(*self));
+            }
+            fn size_hint(&self) -> usize {
+                20
             }
         }
     )*};
@@ -56,6 +79,9 @@ unsigned_piece!(u8, u16, u32, u64);
 impl Piece for usize {
     fn push_to(&self, out: &mut String) {
         push_decimal(out, *self as u64);
+    }
+    fn size_hint(&self) -> usize {
+        20
     }
 }
 
@@ -68,6 +94,12 @@ impl Piece for ipnet::IpNet {
                 push_decimal(out, u64::from(n.prefix_len()));
             }
             ipnet::IpNet::V6(n) => out.push_str(&n.to_string()),
+        }
+    }
+    fn size_hint(&self) -> usize {
+        match self {
+            ipnet::IpNet::V4(_) => 18,
+            ipnet::IpNet::V6(_) => 43,
         }
     }
 }
@@ -84,6 +116,9 @@ impl Piece for super::Protocol {
             Protocol::Other(n) => push_decimal(out, u64::from(*n)),
         }
     }
+    fn size_hint(&self) -> usize {
+        6
+    }
 }
 
 impl Piece for super::PortRange {
@@ -94,34 +129,53 @@ impl Piece for super::PortRange {
             push_decimal(out, u64::from(self.hi));
         }
     }
+    fn size_hint(&self) -> usize {
+        11
+    }
 }
 
 /// Appends an IPv4 address in dotted decimal, as `Display` shows it.
 pub fn push_ipv4(out: &mut String, ip: std::net::Ipv4Addr) {
+    let mut buf = [0u8; 15];
+    let mut len = 0;
     for (i, o) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            buf[len] = b'.';
+            len += 1;
         }
-        push_decimal(out, u64::from(o));
+        if o >= 100 {
+            buf[len] = b'0' + o / 100;
+            len += 1;
+        }
+        if o >= 10 {
+            buf[len] = b'0' + (o / 10) % 10;
+            len += 1;
+        }
+        buf[len] = b'0' + o % 10;
+        len += 1;
     }
+    out.push_str(ascii(&buf[..len]));
 }
 
 /// Appends a number in decimal.
 pub fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
     let mut n = n;
     loop {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+        buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    out.push_str(ascii(&buf[at..]));
+}
+
+/// The text of bytes known to be ASCII digits and dots.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Joins pieces ([`Piece`]: strings, chars, unsigned numbers, IP addresses) into a new
@@ -129,8 +183,11 @@ pub fn push_decimal(out: &mut String, n: u64) {
 #[macro_export]
 macro_rules! cat {
     ($($piece:expr),* $(,)?) => {{
-        let mut out = String::with_capacity(96);
-        $( $crate::model::text::Piece::push_to(&$piece, &mut out); )*
+        let pieces: &[&dyn $crate::model::text::Piece] = &[$(&$piece),*];
+        let mut out = String::with_capacity(pieces.iter().map(|p| p.size_hint()).sum());
+        for p in pieces {
+            p.push_to(&mut out);
+        }
         out
     }};
 }
@@ -193,7 +250,13 @@ mod tests {
         ] {
             assert_eq!(crate::cat!(r), r.to_string());
         }
-        for n in [0u64, 9, 10, 99, 100, 12345, 4_294_967_296] {
+        for ip in ["0.0.0.0", "1.20.100.255", "9.99.199.250", "255.255.255.255"] {
+            let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+            let mut t = String::new();
+            push_ipv4(&mut t, ip);
+            assert_eq!(t, ip.to_string());
+        }
+        for n in [0u64, 9, 10, 99, 100, 12345, 4_294_967_296, u64::MAX] {
             let mut t = String::new();
             push_decimal(&mut t, n);
             assert_eq!(t, n.to_string());

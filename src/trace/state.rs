@@ -71,10 +71,10 @@ impl PathState {
         PathState {
             pkt,
             src_ports,
-            hops: Vec::with_capacity(16),
+            hops: Vec::with_capacity(10),
             reply_checks: Vec::new(),
             rewrites: Vec::new(),
-            visited: Visited::with_capacity_and_hasher(16, Default::default()),
+            visited: Visited::default(),
             stateful_hops: Vec::new(),
             origin_vpc: None,
             inner: None,
