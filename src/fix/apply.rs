@@ -195,7 +195,7 @@ pub fn nacl(model: &mut Snapshot, step: &Step, pkt: SeenPacket, reply: bool) -> 
 fn identity_labels(p: &Pod) -> StringMap {
     for k in ["app", "app.kubernetes.io/name", "k8s-app", "name"] {
         if let Some(v) = p.meta.labels.get(k) {
-            let mut m = StringMap::new();
+            let mut m = StringMap::default();
             m.insert(k.to_string(), v.clone());
             return m;
         }
@@ -285,7 +285,7 @@ pub fn network_policy(
                 yaml_labels(&labels, 10)
             );
             let ns_sel = (pns != ns).then(|| {
-                let mut m = StringMap::new();
+                let mut m = StringMap::default();
                 m.insert("kubernetes.io/metadata.name".into(), pns.clone());
                 m
             });
@@ -374,8 +374,8 @@ pub fn network_policy(
             kind: "NetworkPolicy".into(),
             name: name.clone(),
             namespace: Some(ns.clone()),
-            labels: StringMap::new(),
-            annotations: StringMap::new(),
+            labels: StringMap::default(),
+            annotations: StringMap::default(),
             uid: None,
             owner_references: vec![],
             at: at(1),

@@ -5,51 +5,60 @@
 //! never scans the snapshot. The topology (a petgraph graph of VPCs, subnets and gateways)
 //! tells whether two VPCs are connected at all.
 
+mod prefixes;
+
+pub use prefixes::PrefixTable;
+
 use crate::model::{Cloud, InterfaceKind, RouteTarget, TgwResource};
 use petgraph::graph::{NodeIndex, UnGraph};
 use std::collections::HashMap;
+
+/// A hash map with a fast (not DoS-resistant) hasher, for lookups by id and address.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Lookup tables over a snapshot's cloud model.
 #[derive(Debug, Default)]
 pub struct Index {
     /// Private address (v4 and v6) → interface id.
-    pub ip_owner: HashMap<IpAddr, String>,
-    /// Delegated prefixes → interface id (scanned; few per node).
+    pub ip_owner: FastMap<IpAddr, String>,
+    /// Delegated prefixes → interface id, in interface order.
     pub prefix_owner: Vec<(ipnet::IpNet, String)>,
+    /// `prefix_owner` indexed by network (rebuilt by [`Index::build`]).
+    prefix_table: PrefixTable,
     /// Public IPv4 → (interface id, private address).
-    pub public_owner: HashMap<Ipv4Addr, (String, IpAddr)>,
+    pub public_owner: FastMap<Ipv4Addr, (String, IpAddr)>,
     /// Subnet → route table id (explicit association, else the VPC's main table).
-    pub subnet_route_table: HashMap<String, String>,
+    pub subnet_route_table: FastMap<String, String>,
     /// Subnet → whether the association was explicit.
-    pub subnet_route_table_explicit: HashMap<String, bool>,
+    pub subnet_route_table_explicit: FastMap<String, bool>,
     /// Gateway (igw/vgw) → edge route table id.
-    pub gateway_route_table: HashMap<String, String>,
+    pub gateway_route_table: FastMap<String, String>,
     /// Subnet → network ACL id (explicit association, else the VPC's default NACL).
-    pub subnet_nacl: HashMap<String, String>,
+    pub subnet_nacl: FastMap<String, String>,
     /// Security group → interfaces carrying it.
-    pub group_members: HashMap<String, Vec<String>>,
+    pub group_members: FastMap<String, Vec<String>>,
     /// VPC → its subnets.
-    pub vpc_subnets: HashMap<String, Vec<String>>,
+    pub vpc_subnets: FastMap<String, Vec<String>>,
     /// VPC → attached internet gateways (not egress-only).
-    pub vpc_igw: HashMap<String, String>,
+    pub vpc_igw: FastMap<String, String>,
     /// VPC → attached virtual private gateways.
-    pub vpc_vgw: HashMap<String, String>,
+    pub vpc_vgw: FastMap<String, String>,
     /// Interface → NAT gateway id.
-    pub nat_by_interface: HashMap<String, String>,
+    pub nat_by_interface: FastMap<String, String>,
     /// Interface → load balancer ARN.
-    pub lb_by_interface: HashMap<String, String>,
+    pub lb_by_interface: FastMap<String, String>,
     /// Interface → interface VPC endpoint id.
-    pub endpoint_by_interface: HashMap<String, String>,
+    pub endpoint_by_interface: FastMap<String, String>,
     /// (TGW, VPC) → VPC attachment id.
-    pub tgw_vpc_attachment: HashMap<(String, String), String>,
+    pub tgw_vpc_attachment: FastMap<(String, String), String>,
     /// VPN tunnel outside address → VPN connection id.
-    pub vpn_outside: HashMap<IpAddr, String>,
+    pub vpn_outside: FastMap<IpAddr, String>,
     /// The cluster's joins to the cloud (empty without cluster inputs).
     pub cluster: crate::kube::join::ClusterIndex,
     /// The topology graph.
     pub topology: UnGraph<String, ()>,
-    nodes: HashMap<String, NodeIndex>,
+    nodes: FastMap<String, NodeIndex>,
 }
 
 impl Index {
@@ -118,7 +127,7 @@ impl Index {
                 .or_default()
                 .push(id.clone());
         }
-        let mut main_rtb: HashMap<&str, &str> = HashMap::new();
+        let mut main_rtb: FastMap<&str, &str> = FastMap::default();
         for (id, rt) in &cloud.route_tables {
             if rt.main {
                 main_rtb.insert(&rt.vpc_id, id);
@@ -131,7 +140,7 @@ impl Index {
                 ix.gateway_route_table.insert(g.clone(), id.clone());
             }
         }
-        let mut default_acl: HashMap<&str, &str> = HashMap::new();
+        let mut default_acl: FastMap<&str, &str> = FastMap::default();
         for (id, acl) in &cloud.network_acls {
             if acl.is_default {
                 default_acl.insert(&acl.vpc_id, id);
@@ -176,6 +185,7 @@ impl Index {
                 ix.vpn_outside.insert(*ip, id.clone());
             }
         }
+        ix.prefix_table = PrefixTable::build(ix.prefix_owner.iter().map(|(p, _)| p));
         ix.build_topology(cloud);
         ix
     }
@@ -244,6 +254,11 @@ impl Index {
     /// The interface owning a private address (including delegated prefixes).
     pub fn owner_of(&self, ip: IpAddr) -> Option<&str> {
         self.ip_owner.get(&ip).map(String::as_str).or_else(|| {
+            if self.prefix_table.len() == self.prefix_owner.len() {
+                let i = self.prefix_table.first_holding(ip)?;
+                return self.prefix_owner.get(i).map(|(_, e)| e.as_str());
+            }
+            // The list was changed after the index was built: scan it.
             self.prefix_owner
                 .iter()
                 .find(|(p, _)| p.contains(&ip))

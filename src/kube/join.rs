@@ -4,10 +4,10 @@
 //!
 //! Built once per snapshot (part of the compile step); lookups only, no decisions.
 
+use crate::graph::FastMap;
 use crate::model::cluster::{ClusterObjects, EncapMode, IpPool, Pod};
 use crate::model::Cloud;
 use ipnet::IpNet;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// How pod packets cross between nodes.
@@ -78,19 +78,23 @@ pub struct NodeJoin {
 #[derive(Debug, Default)]
 pub struct ClusterIndex {
     /// `ns/name` → pod index.
-    pub pod_by_key: HashMap<String, usize>,
+    pub pod_by_key: FastMap<String, usize>,
     /// Pod address → pod index (pods on the pod network only, not hostNetwork).
-    pub pod_by_ip: HashMap<IpAddr, usize>,
+    pub pod_by_ip: FastMap<IpAddr, usize>,
     /// Nodes by name.
-    pub nodes: HashMap<String, NodeJoin>,
+    pub nodes: FastMap<String, NodeJoin>,
     /// Node address → node name.
-    pub node_by_ip: HashMap<IpAddr, String>,
+    pub node_by_ip: FastMap<IpAddr, String>,
     /// `ns/name` → service index.
-    pub service_by_key: HashMap<String, usize>,
+    pub service_by_key: FastMap<String, usize>,
     /// ClusterIP → service index.
-    pub service_by_ip: HashMap<IpAddr, usize>,
+    pub service_by_ip: FastMap<IpAddr, usize>,
     /// The datapath.
     pub cni: Option<CniMode>,
+    /// EC2 instance → the node on it (the first by name when several claim it).
+    node_on_instance: FastMap<String, NodeJoin>,
+    /// Primary interface → the node it belongs to (the first by name).
+    node_on_eni: FastMap<String, NodeJoin>,
 }
 
 impl ClusterIndex {
@@ -126,6 +130,14 @@ impl ClusterIndex {
                 },
             );
         }
+        for n in cx.nodes.values() {
+            if let Some(id) = &n.instance_id {
+                keep_first_by_name(&mut cx.node_on_instance, id, n);
+            }
+            if let Some(eni) = &n.primary_eni {
+                keep_first_by_name(&mut cx.node_on_eni, eni, n);
+            }
+        }
         for (i, s) in objects.services.iter().enumerate() {
             cx.service_by_key.insert(s.meta.key(), i);
             for ip in &s.cluster_ips {
@@ -143,24 +155,23 @@ impl ClusterIndex {
 
     /// The node whose primary interface is `eni`.
     pub fn node_by_eni(&self, eni: &str) -> Option<&NodeJoin> {
-        let mut found: Vec<&NodeJoin> = self
-            .nodes
-            .values()
-            .filter(|n| n.primary_eni.as_deref() == Some(eni))
-            .collect();
-        found.sort_by(|a, b| a.name.cmp(&b.name));
-        found.into_iter().next()
+        self.node_on_eni.get(eni)
     }
 
     /// The node running on an instance.
     pub fn node_by_instance(&self, instance_id: &str) -> Option<&NodeJoin> {
-        let mut found: Vec<&NodeJoin> = self
-            .nodes
-            .values()
-            .filter(|n| n.instance_id.as_deref() == Some(instance_id))
-            .collect();
-        found.sort_by(|a, b| a.name.cmp(&b.name));
-        found.into_iter().next()
+        self.node_on_instance.get(instance_id)
+    }
+}
+
+/// Records `node` for `key` unless a node whose name sorts before it is already there.
+fn keep_first_by_name(map: &mut FastMap<String, NodeJoin>, key: &str, node: &NodeJoin) {
+    match map.get_mut(key) {
+        Some(have) if have.name <= node.name => {}
+        Some(have) => *have = node.clone(),
+        None => {
+            map.insert(key.to_string(), node.clone());
+        }
     }
 }
 

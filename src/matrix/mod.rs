@@ -834,7 +834,7 @@ pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix 
     if has_ingress {
         let fake = Endpoint {
             namespace: "ingress-controller-ns".into(),
-            labels: StringMap::new(),
+            labels: StringMap::default(),
             named_ports: Vec::new(),
             service_account: None,
         };

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// String-to-string map with input order kept (labels, annotations, selectors).
-pub type StringMap = IndexMap<String, String>;
+pub type StringMap = IndexMap<String, String, foldhash::fast::RandomState>;
 
 /// Every cluster object of the snapshot, by kind, in input order.
 #[derive(Debug, Clone, Default)]
@@ -166,7 +166,7 @@ impl ObjectMeta {
     /// `namespace/name` (or `name` for cluster-scoped kinds).
     pub fn key(&self) -> String {
         match &self.namespace {
-            Some(ns) => format!("{ns}/{}", self.name),
+            Some(ns) => crate::cat!(ns, '/', self.name),
             None => self.name.clone(),
         }
     }

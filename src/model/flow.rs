@@ -1,5 +1,6 @@
 //! Flows and the sets they are made of: protocols, port ranges, addresses.
 
+use super::text::{push_decimal, push_ipv4};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -137,6 +138,40 @@ impl Packet {
     }
 }
 
+impl Packet {
+    /// The packet as [`fmt::Display`] shows it (`tcp 10.0.1.5:40000 -> 10.0.2.7:443`), written
+    /// without the formatting machinery for IPv4 packets with a named protocol.
+    pub fn render(&self) -> String {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (self.src, self.dst) else {
+            return self.to_string();
+        };
+        let name = match self.protocol {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+            Protocol::Icmpv6 => "icmpv6",
+            Protocol::Sctp => "sctp",
+            Protocol::Other(_) => return self.to_string(),
+        };
+        let ports = self.protocol.has_ports();
+        let mut out = String::with_capacity(48);
+        out.push_str(name);
+        out.push(' ');
+        push_ipv4(&mut out, src);
+        if ports {
+            out.push(':');
+            push_decimal(&mut out, u64::from(self.src_port));
+        }
+        out.push_str(" -> ");
+        push_ipv4(&mut out, dst);
+        if ports {
+            out.push(':');
+            push_decimal(&mut out, u64::from(self.dst_port));
+        }
+        out
+    }
+}
+
 impl fmt::Display for Packet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.protocol.has_ports() {
@@ -147,6 +182,46 @@ impl fmt::Display for Packet {
             )
         } else {
             write!(f, "{} {} -> {}", self.protocol, self.src, self.dst)
+        }
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+
+    #[test]
+    fn render_matches_display() {
+        let ips = [
+            "0.0.0.0",
+            "10.0.1.5",
+            "255.255.255.255",
+            "192.168.100.9",
+            "fd00::1",
+        ];
+        let protocols = [
+            Protocol::Tcp,
+            Protocol::Udp,
+            Protocol::Icmp,
+            Protocol::Icmpv6,
+            Protocol::Sctp,
+            Protocol::Other(4),
+        ];
+        for src in ips {
+            for dst in ips {
+                for protocol in protocols {
+                    for (sp, dp) in [(0, 0), (9, 10), (40000, 443), (65535, 65535)] {
+                        let p = Packet {
+                            src: src.parse().unwrap(),
+                            dst: dst.parse().unwrap(),
+                            protocol,
+                            src_port: sp,
+                            dst_port: dp,
+                        };
+                        assert_eq!(p.render(), p.to_string());
+                    }
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod cluster;
 pub mod flow;
 pub mod iptables;
+pub mod text;
 
 pub use crate::source::SourceMap;
 pub use cloud::*;
@@ -71,5 +72,6 @@ pub struct Snapshot {
     pub unrecognised: Vec<crate::source::FileId>,
 }
 
-/// A map from id to object, ordered by id once the snapshot is built.
-pub type ById<T> = IndexMap<String, T>;
+/// A map from id to object, ordered by id once the snapshot is built (insertion order; the
+/// hasher only speeds lookups up).
+pub type ById<T> = IndexMap<String, T, foldhash::fast::RandomState>;

@@ -12,13 +12,13 @@ use crate::model::Cloud;
 
 /// Evaluates the reply of a forward path; returns its hops and whether it gets back.
 pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
-    let mut hops = Vec::new();
+    let mut hops = Vec::with_capacity(st.hops.len());
     for (i, fwd) in st.hops.iter().enumerate().rev() {
         let mut hop = Hop {
             at: fwd.at.clone(),
             kind: fwd.kind,
             packet: String::new(),
-            steps: Vec::new(),
+            steps: Vec::with_capacity(2),
         };
         for (h, groups) in &st.stateful_hops {
             if *h == i {
@@ -27,7 +27,7 @@ pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
                     Layer::SecurityGroup,
                     Action::Permitted,
                     "connection tracking",
-                    format!("reply admitted by the forward connection's state: {groups}"),
+                    crate::cat!("reply admitted by the forward connection's state: ", groups),
                 ));
             }
         }
@@ -37,14 +37,14 @@ pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
                 Layer::Gateway,
                 Action::Transformed,
                 "session",
-                format!("reverse translation: {}", rw.detail),
+                crate::cat!("reverse translation: ", rw.detail),
             ));
         }
         for chk in st.reply_checks.iter().filter(|c| c.hop == i) {
             let Some(acl) = cloud.network_acls.get(&chk.acl_id) else {
                 continue;
             };
-            hop.packet = chk.packet.to_string();
+            hop.packet = chk.packet.render();
             let dname = if chk.dir == AclDirection::Inbound {
                 "inbound"
             } else {
@@ -59,7 +59,7 @@ pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
             let denied: Vec<_> = pieces.iter().filter(|(_, d)| !d.allows()).collect();
             let rule_of = |d: &AclDecision| match d {
                 AclDecision::Entry(e, _) => (
-                    format!("{} {dname} rule {}", acl.id, e.number),
+                    crate::cat!(acl.id, ' ', dname, " rule ", e.number),
                     Some(e.prov.clone()),
                 ),
                 AclDecision::ImplicitDeny => (
@@ -90,7 +90,7 @@ pub fn evaluate_reply(cloud: &Cloud, st: &PathState) -> (Vec<Hop>, bool) {
                         Layer::Nacl,
                         Action::Permitted,
                         rule,
-                        format!("{} {dname} allows the reply", acl.id),
+                        crate::cat!(acl.id, ' ', dname, " allows the reply"),
                     )
                     .at_opt(prov.as_ref()),
                 );

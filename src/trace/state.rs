@@ -5,6 +5,9 @@ use crate::eval::nacl::AclDirection;
 use crate::model::{Packet, PortRange};
 use std::collections::HashSet;
 
+/// The places visited with the packet then.
+type Visited = HashSet<(String, Packet), foldhash::fast::RandomState>;
+
 /// A check the reply must pass, recorded on the way out.
 #[derive(Debug, Clone)]
 pub struct ReplyCheck {
@@ -43,7 +46,7 @@ pub struct PathState {
     /// Rewrites the reply undoes.
     pub rewrites: Vec<Rewrite>,
     /// Places visited with the packet then, for loop detection.
-    pub visited: HashSet<(String, Packet)>,
+    pub visited: Visited,
     /// Hops at which security groups admitted the packet (the reply passes them by tracking).
     pub stateful_hops: Vec<(usize, String)>,
     /// VPC the packet originated in (NAT gateways serve only their own VPC's sources).
@@ -68,10 +71,10 @@ impl PathState {
         PathState {
             pkt,
             src_ports,
-            hops: Vec::new(),
+            hops: Vec::with_capacity(10),
             reply_checks: Vec::new(),
             rewrites: Vec::new(),
-            visited: HashSet::new(),
+            visited: Visited::default(),
             stateful_hops: Vec::new(),
             origin_vpc: None,
             inner: None,
@@ -87,8 +90,8 @@ impl PathState {
         self.hops.push(Hop {
             at: at.to_string(),
             kind,
-            packet: self.pkt.to_string(),
-            steps: Vec::new(),
+            packet: self.pkt.render(),
+            steps: Vec::with_capacity(4),
         });
         fresh
     }

@@ -147,7 +147,7 @@ impl Cx<'_> {
         let v = n.get(key)?;
         match &v.v {
             Val::Map(m) => {
-                let mut out = StringMap::new();
+                let mut out = StringMap::default();
                 for (k, x) in m {
                     let s = match &x.v {
                         Val::Null => String::new(),

@@ -37,7 +37,7 @@ pub use peer::{peer_auth_mode, PeerAuthVerdict, PeerMode};
 pub use sidecar::{pod_sidecar, template_sidecar, SidecarPresence};
 
 use crate::eval::ports::PortSet;
-use crate::model::cluster::{AuthzAction, ClusterObjects, Pod};
+use crate::model::cluster::{AuthzAction, ClusterObjects, Pod, StringMap};
 use crate::model::{PortRange, Protocol};
 use crate::source::Provenance;
 use indexmap::IndexMap;
@@ -199,7 +199,7 @@ pub fn evaluate(objects: &ClusterObjects, req: &MeshRequest<'_>) -> AuthzVerdict
     evaluate_in(objects, &MeshConfig::default(), req)
 }
 
-fn port_list(annotations: &IndexMap<String, String>, key: &str) -> Option<Vec<String>> {
+fn port_list(annotations: &StringMap, key: &str) -> Option<Vec<String>> {
     annotations
         .get(key)
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
@@ -236,7 +236,7 @@ fn bypass(objects: &ClusterObjects, req: &MeshRequest<'_>) -> Option<String> {
 
 fn ambient(objects: &ClusterObjects, pod: &Pod) -> bool {
     let ns = pod.meta.namespace_or_default();
-    let label = |l: &IndexMap<String, String>| {
+    let label = |l: &StringMap| {
         l.get("istio.io/dataplane-mode")
             .is_some_and(|v| v == "ambient")
     };

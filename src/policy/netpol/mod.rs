@@ -17,13 +17,13 @@ pub mod connset;
 pub use connset::{ConnSet, FULL_PORTS, PORT_PROTOCOLS};
 
 use crate::eval::ports::PortSet;
+use crate::graph::FastMap;
 use crate::model::cluster::{
     AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterObjects, IpBlock, NetworkPolicy,
     NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, PolicyType, PortRef, StringMap,
 };
 use crate::model::{PortRange, Protocol};
 use crate::source::Provenance;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The label every namespace carries: `kubernetes.io/metadata.name=<name>`.
@@ -175,9 +175,9 @@ pub struct Selection<'a> {
 pub struct PolicyContext<'a> {
     /// The objects.
     pub objects: &'a ClusterObjects,
-    ns_labels: HashMap<String, StringMap>,
+    ns_labels: FastMap<String, StringMap>,
     /// Per namespace, its NetworkPolicies with their effective (ingress, egress) types.
-    by_ns: HashMap<String, Vec<(&'a NetworkPolicy, bool, bool)>>,
+    by_ns: FastMap<String, Vec<(&'a NetworkPolicy, bool, bool)>>,
     anps: Vec<&'a AdminNetworkPolicy>,
     banp: Option<&'a BaselineAdminNetworkPolicy>,
 }
@@ -186,7 +186,7 @@ impl<'a> PolicyContext<'a> {
     /// Prepares the objects: every namespace gets `kubernetes.io/metadata.name`; ANPs are
     /// sorted by priority (ties keep input order; [`crate::matrix`] reports them as errors).
     pub fn new(objects: &'a ClusterObjects) -> Self {
-        let mut ns_labels = HashMap::new();
+        let mut ns_labels = FastMap::default();
         for ns in &objects.namespaces {
             let mut l = ns.meta.labels.clone();
             l.entry(NS_NAME_LABEL.to_string())
@@ -200,7 +200,7 @@ impl<'a> PolicyContext<'a> {
             .iter()
             .find(|b| b.meta.name == "default")
             .or(objects.baseline_admin_network_policies.first());
-        let mut by_ns: HashMap<String, Vec<(&NetworkPolicy, bool, bool)>> = HashMap::new();
+        let mut by_ns: FastMap<String, Vec<(&NetworkPolicy, bool, bool)>> = FastMap::default();
         for np in &objects.network_policies {
             let t = np.effective_policy_types();
             by_ns
@@ -226,7 +226,7 @@ impl<'a> PolicyContext<'a> {
         match self.ns_labels.get(ns) {
             Some(l) => l.clone(),
             None => {
-                let mut l = StringMap::new();
+                let mut l = StringMap::default();
                 l.insert(NS_NAME_LABEL.to_string(), ns.to_string());
                 l
             }
@@ -341,6 +341,21 @@ impl<'a> PolicyContext<'a> {
             }
         }
         Verdict { allowed, deciding }
+    }
+
+    /// One side alone, with explanations when `explain`: `me`'s policies for `dir` (its
+    /// egress when it sends, its ingress when it receives) toward `other`. `selected` is `me`'s
+    /// [`Selection`] for `dir` when precomputed. Equals the matching side of
+    /// [`PolicyContext::allowed`].
+    pub fn side(
+        &self,
+        me: &Endpoint,
+        other: Peer<'_>,
+        dir: PolicyType,
+        explain: bool,
+        selected: Option<&[&NetworkPolicy]>,
+    ) -> DirectionResult {
+        self.direction(me, other, dir, explain, selected)
     }
 
     /// One side: `me` is the pod whose policies apply, `other` the remote end.
@@ -540,13 +555,14 @@ fn np_citation(
     reason: &str,
 ) -> Citation {
     Citation {
-        policy: format!(
-            "NetworkPolicy {}/{}",
+        policy: crate::cat!(
+            "NetworkPolicy ",
             np.meta.namespace_or_default(),
+            '/',
             np.meta.name
         ),
         policy_at: np.meta.at.clone(),
-        rule: rule.map(|r| format!("{key}[{}]", r.index)),
+        rule: rule.map(|r| crate::cat!(key, '[', r.index, ']')),
         rule_at: rule.map(|r| r.at.clone()),
         effect,
         direction: dir,

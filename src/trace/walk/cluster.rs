@@ -14,7 +14,10 @@ impl Tracer<'_> {
     }
 
     fn pod_name(p: &Pod) -> String {
-        format!("pod/{}", p.meta.key())
+        match &p.meta.namespace {
+            Some(ns) => crate::cat!("pod/", ns, '/', p.meta.name),
+            None => crate::cat!("pod/", p.meta.name),
+        }
     }
 
     /// A pod sends: over its veth pair to the node (host-network pods are the node).
@@ -88,9 +91,11 @@ impl Tracer<'_> {
                     Layer::Fabric,
                     Action::Forwarded,
                     pod.meta.key(),
-                    format!(
-                        "eth0 of {} -> veth pair -> host network of {node}",
-                        pod.meta.key()
+                    crate::cat!(
+                        "eth0 of ",
+                        pod.meta.key(),
+                        " -> veth pair -> host network of ",
+                        node
                     ),
                 )
                 .at(&pod.meta.at),
@@ -126,7 +131,7 @@ impl Tracer<'_> {
                 .at(&pod.meta.at),
             );
         }
-        if let Some(n) = self.netpol_ingress(st, pod) {
+        if let Some(n) = self.netpol_ingress(st, idx, pod) {
             return n;
         }
         if let Some(n) = self.istio_check(st, pod) {
@@ -138,7 +143,7 @@ impl Tracer<'_> {
                 Layer::Fabric,
                 Action::Accepted,
                 pod.meta.key(),
-                format!("delivered to {} ({})", pod.meta.key(), st.pkt.dst),
+                crate::cat!("delivered to ", pod.meta.key(), " (", st.pkt.dst, ")"),
             )
             .at(&pod.meta.at),
         );
@@ -302,7 +307,7 @@ impl Tracer<'_> {
                 format!("node {node_name} is not in the snapshot: add `kubectl get nodes -o yaml`"),
             );
         };
-        if !self.enter(st, &format!("node/{node_name}"), NodeKind::Host) {
+        if !self.enter(st, &crate::cat!("node/", node_name), NodeKind::Host) {
             return Next::Done(Disposition::Loop);
         }
         if let Some(next) = self.kube_proxy(st, node) {
@@ -351,10 +356,11 @@ impl Tracer<'_> {
                         Layer::Fabric,
                         Action::Forwarded,
                         pod.meta.key(),
-                        format!(
-                            "{} is {} on this node: over its veth pair, no VPC hop",
+                        crate::cat!(
                             st.pkt.dst,
-                            pod.meta.key()
+                            " is ",
+                            pod.meta.key(),
+                            " on this node: over its veth pair, no VPC hop"
                         ),
                     ));
                     return Next::Go(Loc::PodDeliver(p));
@@ -623,7 +629,7 @@ impl Tracer<'_> {
             Layer::Fabric,
             Action::Forwarded,
             eni_id.clone(),
-            format!("leaves {} through {eni_id}", node.name),
+            crate::cat!("leaves ", node.name, " through ", eni_id),
         ));
         st.origin_vpc = Some(eni.vpc_id.clone());
         st.local_origin = false;

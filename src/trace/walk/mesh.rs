@@ -10,12 +10,12 @@ impl Tracer<'_> {
     fn http_port_name(&self, pod: &Pod, port: u16) -> Option<String> {
         use crate::model::cluster::PortRef;
         let ns = pod.meta.namespace_or_default();
+        let services = &self.snap.cluster.services;
         for svc in self
-            .snap
-            .cluster
-            .services
+            .service_index()
+            .in_namespace(ns)
             .iter()
-            .filter(|s| s.meta.namespace_or_default() == ns)
+            .filter_map(|&i| services.get(i))
         {
             let Some(sel) = &svc.selector else { continue };
             if sel.is_empty() || !sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v)) {

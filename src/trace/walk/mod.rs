@@ -5,6 +5,7 @@ mod lb;
 mod mesh;
 mod netpol;
 mod proxy;
+mod service_index;
 mod tgw;
 
 use super::names::host_name;
@@ -80,6 +81,8 @@ pub struct Tracer<'a> {
     http: std::cell::RefCell<Option<crate::policy::istio::HttpAttrs>>,
     proxy_cache: std::cell::RefCell<std::collections::HashMap<String, proxy::NodeProxy>>,
     netpol: std::cell::OnceCell<crate::policy::netpol::PolicyContext<'a>>,
+    services: std::cell::OnceCell<service_index::ServiceIndex>,
+    pod_policies: std::cell::RefCell<netpol::PodPolicies<'a>>,
 }
 
 struct Ctx<'a>(&'a Snapshot, &'a Index);
@@ -138,6 +141,8 @@ impl<'a> Tracer<'a> {
             http: Default::default(),
             proxy_cache: Default::default(),
             netpol: std::cell::OnceCell::new(),
+            services: std::cell::OnceCell::new(),
+            pod_policies: Default::default(),
         }
     }
 
@@ -388,16 +393,15 @@ impl<'a> Tracer<'a> {
                         StepKind::Filter,
                         Layer::SecurityGroup,
                         Action::Permitted,
-                        format!("{} {dir_name}[{index}]", group.id),
-                        format!("{} {dir_name}: {what} matches {peer}", eni.id),
+                        crate::cat!(group.id, ' ', dir_name, '[', index, ']'),
+                        crate::cat!(eni.id, ' ', dir_name, ": ", what, " matches ", peer),
                     )
                     .at(&rule.prov),
                 );
                 let hop = st.hop_index();
-                st.stateful_hops.push((
-                    hop,
-                    format!("{} (security groups are stateful)", ids.join(", ")),
-                ));
+                let mut stateful = ids.join(", ");
+                stateful.push_str(" (security groups are stateful)");
+                st.stateful_hops.push((hop, stateful));
                 None
             }
             SgDecision::NoRuleMatched => {
@@ -561,7 +565,7 @@ impl<'a> Tracer<'a> {
             Layer::Fabric,
             Action::Forwarded,
             eni.id.clone(),
-            format!("sent to the router of {}", subnet.id),
+            crate::cat!("sent to the router of ", subnet.id),
         ));
         Next::Go(Loc::SubnetOut(subnet.id.clone()))
     }
@@ -624,7 +628,7 @@ impl<'a> Tracer<'a> {
                 Layer::Fabric,
                 Action::Accepted,
                 eni.id.clone(),
-                format!("delivered to {} on {}", st.pkt.dst, eni.id),
+                crate::cat!("delivered to ", st.pkt.dst, " on ", eni.id),
             )
             .at(&eni.prov),
         );
@@ -654,7 +658,7 @@ impl<'a> Tracer<'a> {
         let decision = nacl::evaluate(acl, dir, &st.pkt);
         let (rule, prov) = match decision {
             AclDecision::Entry(e, _) => (
-                format!("{} {dname} rule {}", acl.id, e.number),
+                crate::cat!(acl.id, ' ', dname, " rule ", e.number),
                 Some(e.prov.clone()),
             ),
             AclDecision::ImplicitDeny => (
@@ -684,7 +688,7 @@ impl<'a> Tracer<'a> {
                 Layer::Nacl,
                 Action::Permitted,
                 rule,
-                format!("{} {dname} allows it", acl.id),
+                crate::cat!(acl.id, ' ', dname, " allows it"),
             )
             .at_opt(prov.as_ref()),
         );
@@ -773,10 +777,11 @@ impl<'a> Tracer<'a> {
                 Disposition::NoRoute,
             );
         };
-        let rule = format!(
-            "{} {} -> {}",
+        let rule = crate::cat!(
             rt.id,
+            ' ',
             dest_text(&route.destination, st.pkt.dst, self.cloud()),
+            " -> ",
             route.target.id()
         );
         if !route.active {
@@ -900,7 +905,7 @@ impl<'a> Tracer<'a> {
                     Layer::Fabric,
                     Action::Forwarded,
                     owner.to_string(),
-                    format!("{} is owned by {owner}", st.pkt.dst),
+                    crate::cat!(st.pkt.dst, " is owned by ", owner),
                 ));
                 Next::Go(Loc::Arrive(owner.to_string()))
             }
@@ -949,12 +954,14 @@ impl<'a> Tracer<'a> {
                         StepKind::Route,
                         Layer::Routing,
                         Action::Forwarded,
-                        format!("{vpc_id} local"),
-                        format!(
-                            "{} is in {} ({})",
+                        crate::cat!(vpc_id, " local"),
+                        crate::cat!(
                             st.pkt.dst,
+                            " is in ",
                             s.id,
-                            cidr_text(s, st.pkt.dst)
+                            " (",
+                            cidr_text(s, st.pkt.dst),
+                            ')'
                         ),
                     )
                     .at(&vpc.prov),
@@ -1848,6 +1855,27 @@ fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
 
 /// One-line description of an SG rule for trace text.
 pub fn describe_sg_rule(r: &SgRule) -> String {
+    if let PortMatch::Any | PortMatch::Range(_) = r.ports {
+        use crate::model::text::Piece;
+        let mut out = match r.protocol {
+            ProtocolMatch::Any => String::from("all traffic"),
+            ProtocolMatch::One(p) => crate::cat!(p),
+        };
+        if let PortMatch::Range(pr) = r.ports {
+            out.push(' ');
+            pr.push_to(&mut out);
+        }
+        out.push(' ');
+        match &r.peer {
+            SgPeer::Cidr(c) => c.push_to(&mut out),
+            SgPeer::Group { group_id, .. } => {
+                out.push_str("members of ");
+                out.push_str(group_id);
+            }
+            SgPeer::PrefixList(p) => out.push_str(p),
+        }
+        return out;
+    }
     let proto = match r.protocol {
         ProtocolMatch::Any => "all traffic".to_string(),
         ProtocolMatch::One(p) => p.to_string(),

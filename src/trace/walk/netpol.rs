@@ -3,7 +3,22 @@
 
 use super::*;
 use crate::model::cluster::Pod;
-use crate::policy::netpol::{Citation, Effect, Endpoint, Peer, PolicyContext};
+use crate::model::cluster::PolicyType;
+use crate::policy::netpol::{Citation, Effect, Endpoint, Peer, PolicyContext, Selection};
+use std::rc::Rc;
+
+/// What NetworkPolicies see of one pod, and the policies selecting it, computed once per pod
+/// and tracer.
+pub(super) struct PodPolicy<'a> {
+    /// The pod as a policy endpoint.
+    endpoint: Endpoint,
+    /// The NetworkPolicies selecting it, per direction.
+    selection: Selection<'a>,
+}
+
+/// Per pod index, its [`PodPolicy`].
+pub(super) type PodPolicies<'a> =
+    std::collections::HashMap<usize, Rc<PodPolicy<'a>>, foldhash::fast::RandomState>;
 
 /// Which engine enforces NetworkPolicy, and so where egress is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,19 +73,35 @@ impl<'a> Tracer<'a> {
         Endpoint::from_spec(pod.meta.namespace_or_default(), &pod.meta.labels, &pod.spec)
     }
 
+    /// The endpoint and selecting policies of the pod at index `idx` (cached per tracer).
+    fn pod_policy(&self, idx: usize, pod: &Pod) -> Rc<PodPolicy<'a>> {
+        if let Some(hit) = self.pod_policies.borrow().get(&idx) {
+            return hit.clone();
+        }
+        let endpoint = Self::endpoint_of(pod);
+        let selection = self.policy_ctx().select(&endpoint);
+        let entry = Rc::new(PodPolicy {
+            endpoint,
+            selection,
+        });
+        self.pod_policies.borrow_mut().insert(idx, entry.clone());
+        entry
+    }
+
     /// The policy peer a packet address stands for: a pod on the pod network, else an address.
-    fn peer_pod(&self, ip: IpAddr) -> Option<&Pod> {
+    fn peer_pod(&self, ip: IpAddr) -> Option<(usize, &'a Pod)> {
+        let snap: &'a Snapshot = self.snap;
         self.ix
             .cluster
             .pod_by_ip
             .get(&ip)
-            .and_then(|i| self.snap.cluster.pods.get(*i))
-            .filter(|p| !p.spec.host_network)
+            .and_then(|&i| Some((i, snap.cluster.pods.get(i)?)))
+            .filter(|(_, p)| !p.spec.host_network)
     }
 
     fn cite(&self, c: &Citation) -> (String, Option<crate::source::Provenance>) {
         let rule = match &c.rule {
-            Some(r) => format!("{} {r}", c.policy),
+            Some(r) => crate::cat!(c.policy, ' ', r),
             None => c.policy.clone(),
         };
         (
@@ -98,24 +129,38 @@ impl<'a> Tracer<'a> {
         let engine = self.policy_engine();
         self.engine_note(engine);
         let ctx = self.policy_ctx();
-        let se = Self::endpoint_of(src);
-        let de = self.peer_pod(st.pkt.dst).map(Self::endpoint_of);
+        let src_idx = st.src_pod?;
+        let se = self.pod_policy(src_idx, src);
+        let de = self
+            .peer_pod(st.pkt.dst)
+            .map(|(i, p)| self.pod_policy(i, p));
         let dst_peer = match &de {
-            Some(e) => Peer::Pod(e),
+            Some(e) => Peer::Pod(&e.endpoint),
             None => Peer::External(st.pkt.dst),
         };
-        let a = ctx.allowed(Peer::Pod(&se), dst_peer, true);
-        let allowed = a.egress.conns.contains(st.pkt.protocol, st.pkt.dst_port);
+        let egress = ctx.side(
+            &se.endpoint,
+            dst_peer,
+            PolicyType::Egress,
+            true,
+            Some(&se.selection.egress),
+        );
+        let allowed = egress.conns.contains(st.pkt.protocol, st.pkt.dst_port);
         let stage = match engine {
             PolicyEngine::VpcCniAgent => "egress, enforced by the VPC CNI agent on the pod's veth (Service addresses resolved to the pods they select)",
             PolicyEngine::Calico => "egress, enforced by Calico after kube-proxy's DNAT (pod address and target port)",
             PolicyEngine::Unknown => "egress",
         };
-        self.netpol_step(st, &a.egress.because, allowed, stage, &src.meta.key())
+        self.netpol_step(st, &egress.because, allowed, stage, &src.meta.key())
     }
 
     /// The receiver's ingress policies, with the source as it arrives (after any SNAT).
-    pub(super) fn netpol_ingress(&self, st: &mut PathState, dst: &Pod) -> Option<Next> {
+    pub(super) fn netpol_ingress(
+        &self,
+        st: &mut PathState,
+        dst_idx: usize,
+        dst: &Pod,
+    ) -> Option<Next> {
         if !self.policies_present() || dst.spec.host_network {
             return None;
         }
@@ -135,14 +180,22 @@ impl<'a> Tracer<'a> {
             return None;
         }
         let ctx = self.policy_ctx();
-        let de = Self::endpoint_of(dst);
-        let se = self.peer_pod(st.pkt.src).map(Self::endpoint_of);
+        let de = self.pod_policy(dst_idx, dst);
+        let se = self
+            .peer_pod(st.pkt.src)
+            .map(|(i, p)| self.pod_policy(i, p));
         let src_peer = match &se {
-            Some(e) => Peer::Pod(e),
+            Some(e) => Peer::Pod(&e.endpoint),
             None => Peer::External(st.pkt.src),
         };
-        let a = ctx.allowed(src_peer, Peer::Pod(&de), true);
-        let allowed = a.ingress.conns.contains(st.pkt.protocol, st.pkt.dst_port);
+        let ingress = ctx.side(
+            &de.endpoint,
+            src_peer,
+            PolicyType::Ingress,
+            true,
+            Some(&de.selection.ingress),
+        );
+        let allowed = ingress.conns.contains(st.pkt.protocol, st.pkt.dst_port);
         let seen = if se.is_some() {
             "from the pod"
         } else {
@@ -150,9 +203,9 @@ impl<'a> Tracer<'a> {
         };
         self.netpol_step(
             st,
-            &a.ingress.because,
+            &ingress.because,
             allowed,
-            &format!("ingress, {seen} {}", st.pkt.src),
+            &crate::cat!("ingress, ", seen, ' ', st.pkt.src),
             &dst.meta.key(),
         )
     }
@@ -194,8 +247,8 @@ impl<'a> Tracer<'a> {
             .iter()
             .filter(|c| c.effect != Effect::Isolate)
             .map(|c| match &c.rule {
-                Some(r) => format!("{} {r}: {}", c.policy, c.reason),
-                None => format!("{}: {}", c.policy, c.reason),
+                Some(r) => crate::cat!(c.policy, ' ', r, ": ", c.reason),
+                None => crate::cat!(c.policy, ": ", c.reason),
             })
             .collect();
         let mut parts = others;
@@ -212,7 +265,7 @@ impl<'a> Tracer<'a> {
                 st.pkt.dst_port
             ));
         }
-        let detail = format!("{who} {stage}: {}", parts.join("; "));
+        let detail = crate::cat!(who, ' ', stage, ": ", parts.join("; "));
         if allowed {
             st.step(
                 Step::new(

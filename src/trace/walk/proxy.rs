@@ -2,6 +2,7 @@
 //! otherwise the same behaviour derived from Services and EndpointSlices (and said so).
 //! Each outcome branch (one per endpoint, with its probability) becomes a path.
 
+use super::service_index::ServiceIndex;
 use super::*;
 use crate::kube::join::NodeJoin;
 use crate::kube::proxy::{self, NodeContext, ProxyBranch, SynthOptions, Verdict};
@@ -52,36 +53,35 @@ impl Tracer<'_> {
         entry
     }
 
-    fn service_hit(&self, pkt: &Packet, local: &[IpAddr]) -> bool {
-        let cluster = &self.snap.cluster;
-        if self.ix.cluster.service_by_ip.contains_key(&pkt.dst) {
-            return true;
-        }
-        cluster.services.iter().any(|s| {
-            s.external_ips.contains(&pkt.dst)
-                || s.load_balancer_ingress
-                    .iter()
-                    .any(|i| i.ip == Some(pkt.dst))
-                || (local.contains(&pkt.dst)
-                    && (s
-                        .ports
-                        .iter()
-                        .any(|p| p.node_port == Some(pkt.dst_port) && p.protocol == pkt.protocol)
-                        || s.health_check_node_port == Some(pkt.dst_port)))
-        })
+    /// The Services' addresses, node ports and namespaces, gathered on first use.
+    pub(super) fn service_index(&self) -> &ServiceIndex {
+        self.services
+            .get_or_init(|| ServiceIndex::build(&self.snap.cluster))
+    }
+
+    fn service_hit(&self, pkt: &Packet, node: &NodeJoin) -> bool {
+        let is_local = |ip: IpAddr| {
+            self.snap
+                .cluster
+                .nodes
+                .get(node.index)
+                .is_some_and(|n| n.addresses.iter().any(|a| a.ip == Some(ip)))
+        };
+        self.ix.cluster.service_by_ip.contains_key(&pkt.dst)
+            || self.service_index().hit(pkt, is_local)
     }
 
     /// Runs kube-proxy's rules for the packet on `node`; `None` when no Service is addressed.
     pub(super) fn kube_proxy(&self, st: &mut PathState, node: &NodeJoin) -> Option<Next> {
+        if !self.service_hit(&st.pkt, node) {
+            return None;
+        }
         let cluster = &self.snap.cluster;
         let local: Vec<IpAddr> = cluster
             .nodes
             .get(node.index)
             .map(|n| n.addresses.iter().filter_map(|a| a.ip).collect())
             .unwrap_or_default();
-        if !self.service_hit(&st.pkt, &local) {
-            return None;
-        }
         let dump = self
             .snap
             .iptables
