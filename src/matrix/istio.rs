@@ -1,7 +1,7 @@
 //! The Istio layer of the matrix: which TCP ports of a destination pod a source may reach
 //! through the destination's sidecar, and which of them only for some HTTP requests.
 //!
-//! Each port that an AuthorizationPolicy which may apply to the destination, a
+//! Each port that an AuthorizationPolicy which applies to the destination, a
 //! PeerAuthentication or an interception annotation names is evaluated on its own (once as
 //! plain TCP, once as HTTP with unknown attributes); every other port shares one evaluation. A port allowed as plain TCP is kept as is; a port
 //! denied as plain TCP but allowed or undecidable as HTTP, or undecidable as plain TCP, is
@@ -10,7 +10,9 @@
 use crate::eval::ports::PortSet;
 use crate::model::cluster::{AuthorizationPolicy, AuthzAction, ClusterObjects, Pod};
 use crate::model::{PortRange, Protocol};
-use crate::policy::istio::{evaluate_among, HttpAttrs, MeshConfig, MeshRequest, SourcePod, Tri};
+use crate::policy::istio::{
+    applies, evaluate_among, HttpAttrs, MeshConfig, MeshRequest, SourcePod, Tri,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
@@ -98,7 +100,7 @@ fn peer_auth_ports(objects: &ClusterObjects) -> BTreeSet<u16> {
 }
 
 /// Ports that may be decided apart from the others for `dst`: those the AuthorizationPolicies
-/// that may apply (`candidates`), any PeerAuthentication or an interception annotation name.
+/// that apply (`candidates`), any PeerAuthentication or an interception annotation name.
 /// Every other port is decided alike, so one evaluation stands for all of them.
 fn named_ports(
     peer_auth_ports: &BTreeSet<u16>,
@@ -148,8 +150,8 @@ impl<'o> MeshLayer<'o> {
         }
     }
 
-    /// The AuthorizationPolicies that may apply to `dst` (those of its namespace and of the
-    /// root namespace), in input order.
+    /// The AuthorizationPolicies that apply to `dst` (among those of its namespace and of the
+    /// root namespace), in input order: no other policy takes part in its decisions.
     pub fn candidates(&self, dst: &Pod) -> Vec<&'o AuthorizationPolicy> {
         let mut ix: Vec<usize> = [
             dst.meta.namespace_or_default(),
@@ -164,6 +166,7 @@ impl<'o> MeshLayer<'o> {
         ix.dedup();
         ix.iter()
             .filter_map(|i| self.objects.authorization_policies.get(*i))
+            .filter(|p| applies(p, dst, &self.mesh).is_ok())
             .collect()
     }
 

@@ -134,6 +134,8 @@ struct PeerClasses<'c> {
     by_ns: BTreeMap<&'c str, Vec<u32>>,
     /// Peer (by address) → the classes it selects.
     cache: HashMap<usize, Vec<u32>>,
+    /// Namespace selector (as written) → the namespaces of classes it selects.
+    namespaces: HashMap<String, Vec<&'c str>>,
 }
 
 impl<'c> PeerClasses<'c> {
@@ -149,46 +151,68 @@ impl<'c> PeerClasses<'c> {
             classes,
             by_ns,
             cache: HashMap::default(),
+            namespaces: HashMap::default(),
         }
     }
 
     /// The classes `p` selects (as [`PolicyContext`] matches peers against pods).
     fn of(&mut self, ctx: &PolicyContext<'_>, p: RulePeer<'_>) -> &[u32] {
-        let (classes, by_ns) = (self.classes, &self.by_ns);
-        self.cache.entry(p.address()).or_insert_with(|| {
-            let in_ns = |ns_ok: &dyn Fn(&str) -> bool, pod_ok: &dyn Fn(&Endpoint) -> bool| {
-                by_ns
-                    .iter()
-                    .filter(|(ns, _)| ns_ok(ns))
-                    .flat_map(|(_, cs)| cs.iter().copied())
-                    .filter(|c| pod_ok(classes[*c as usize]))
-                    .collect::<Vec<u32>>()
-            };
-            match p {
-                RulePeer::Np(_, peer) if peer.ip_block.is_some() => Vec::new(),
-                RulePeer::Np(policy_ns, peer) => in_ns(
-                    &|ns| match &peer.namespace_selector {
-                        None => ns == policy_ns,
-                        Some(sel) => ctx.ns_matches(sel, ns),
-                    },
-                    &|e| {
-                        peer.pod_selector
-                            .as_ref()
-                            .is_none_or(|s| s.matches(&e.labels))
-                    },
-                ),
-                RulePeer::Anp(AnpPeer::Namespaces(sel)) => {
-                    in_ns(&|ns| ctx.ns_matches(sel, ns), &|_| true)
+        let key = p.address();
+        if !self.cache.contains_key(&key) {
+            let found = self.select(ctx, p);
+            self.cache.insert(key, found);
+        }
+        self.cache.get(&key).map_or(&[], |v| v.as_slice())
+    }
+
+    fn select(&mut self, ctx: &PolicyContext<'_>, p: RulePeer<'_>) -> Vec<u32> {
+        let (namespace_selector, pod_selector) = match p {
+            RulePeer::Np(_, peer) if peer.ip_block.is_some() => return Vec::new(),
+            RulePeer::Np(policy_ns, peer) => match &peer.namespace_selector {
+                None => {
+                    let in_ns = self.by_ns.get(policy_ns).map_or(&[][..], |v| v.as_slice());
+                    return self.matching(in_ns, peer.pod_selector.as_ref());
                 }
-                RulePeer::Anp(AnpPeer::Pods {
-                    namespace_selector,
-                    pod_selector,
-                }) => in_ns(&|ns| ctx.ns_matches(namespace_selector, ns), &|e| {
-                    pod_selector.matches(&e.labels)
-                }),
-                RulePeer::Anp(AnpPeer::Nodes(_) | AnpPeer::Networks(_)) => Vec::new(),
-            }
-        })
+                Some(sel) => (sel, peer.pod_selector.as_ref()),
+            },
+            RulePeer::Anp(AnpPeer::Namespaces(sel)) => (sel, None),
+            RulePeer::Anp(AnpPeer::Pods {
+                namespace_selector,
+                pod_selector,
+            }) => (namespace_selector, Some(pod_selector)),
+            RulePeer::Anp(AnpPeer::Nodes(_) | AnpPeer::Networks(_)) => return Vec::new(),
+        };
+        let by_ns = &self.by_ns;
+        let namespaces = self
+            .namespaces
+            .entry(format!("{namespace_selector:?}"))
+            .or_insert_with(|| {
+                by_ns
+                    .keys()
+                    .copied()
+                    .filter(|ns| ctx.ns_matches(namespace_selector, ns))
+                    .collect()
+            })
+            .clone();
+        let mut out = Vec::new();
+        for ns in namespaces {
+            let in_ns = self.by_ns.get(ns).map_or(&[][..], |v| v.as_slice());
+            out.extend(self.matching(in_ns, pod_selector));
+        }
+        out
+    }
+
+    /// The classes of `candidates` whose labels `pod_selector` selects (all without one).
+    fn matching(
+        &self,
+        candidates: &[u32],
+        pod_selector: Option<&crate::model::cluster::LabelSelector>,
+    ) -> Vec<u32> {
+        candidates
+            .iter()
+            .copied()
+            .filter(|c| pod_selector.is_none_or(|s| s.matches(&self.classes[*c as usize].labels)))
+            .collect()
     }
 }
 
@@ -279,13 +303,13 @@ fn side<'a>(
     let mut values = vec![EMPTY; groups * n];
     // Remote classes matched by no peer differ only by their named ports (egress).
     let mut untouched: Vec<u32> = Vec::new();
-    let mut hits: Vec<(u32, u16)> = Vec::new();
+    let mut hits: Vec<(u32, u32)> = Vec::new();
     for (g, (&rep, d)) in reps.iter().zip(&decidings).enumerate() {
         let me = classes[rep];
         let eval = |remote: usize| ctx.side(me, Peer::Pod(classes[remote]), dir, &sels[rep]);
         hits.clear();
         for (i, p) in rule_peers(d, dir).into_iter().enumerate() {
-            let local = u16::try_from(i).unwrap_or(u16::MAX);
+            let local = i as u32;
             hits.extend(peers.of(ctx, p).iter().map(|c| (*c, local)));
         }
         hits.sort_unstable();
@@ -299,7 +323,7 @@ fn side<'a>(
         };
         untouched.clear();
         untouched.resize(ports_count.max(1), UNSET);
-        let mut seen: HashMap<(Vec<u16>, u32), u32> = HashMap::default();
+        let mut seen: HashMap<(Vec<u32>, u32), u32> = HashMap::default();
         let mut next_hit = 0usize;
         for c in 0..n {
             let start = next_hit;
@@ -315,7 +339,7 @@ fn side<'a>(
                 *u
             } else {
                 // The rule peers that select the remote class tell it apart.
-                let key: Vec<u16> = hits[start..next_hit].iter().map(|h| h.1).collect();
+                let key: Vec<u32> = hits[start..next_hit].iter().map(|h| h.1).collect();
                 *seen.entry((key, rp)).or_insert_with(|| sets.id(eval(c)))
             };
             values[index(g, c)] = id;
@@ -365,9 +389,16 @@ impl<'o> NetpolRows<'o> {
         classes: &'o [&'o Endpoint],
         sels: &'o [Selection<'o>],
     ) -> Self {
-        let mut peers = PeerClasses::new(classes);
-        let egress = side(ctx, classes, sels, PolicyType::Egress, &mut peers);
-        let ingress = side(ctx, classes, sels, PolicyType::Ingress, &mut peers);
+        // The two sides are independent: one on each of two threads.
+        let one = |dir| side(ctx, classes, sels, dir, &mut PeerClasses::new(classes));
+        let (egress, ingress) = std::thread::scope(|scope| {
+            let ingress = scope.spawn(|| one(PolicyType::Ingress));
+            let egress = one(PolicyType::Egress);
+            match ingress.join() {
+                Ok(ingress) => (egress, ingress),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        });
         let memo = PairMemo::new(egress.sets.sets.len(), ingress.sets.sets.len());
         NetpolRows {
             ctx,

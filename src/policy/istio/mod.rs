@@ -36,6 +36,7 @@ mod sidecar;
 pub use peer::{peer_auth_mode, PeerAuthVerdict, PeerMode};
 pub use sidecar::{pod_sidecar, template_sidecar, SidecarPresence};
 
+pub(crate) use authz::applies;
 pub(crate) use matching::{glob, principal};
 
 use crate::eval::ports::PortSet;
@@ -259,8 +260,8 @@ pub fn evaluate_in(
 }
 
 /// [`evaluate_in`] with only the AuthorizationPolicies of `candidates` considered (in their
-/// order). Equal to [`evaluate_in`] when `candidates` holds, in input order, every policy of
-/// the destination's namespace and of the root namespace: no other policy applies to it.
+/// order). Equal to [`evaluate_in`] (but for notes on policies that do not apply) when
+/// `candidates` holds, in input order, every policy that applies to the destination.
 pub fn evaluate_among(
     objects: &ClusterObjects,
     mesh: &MeshConfig,
