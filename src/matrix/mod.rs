@@ -191,14 +191,19 @@ impl Matrix {
 #[derive(Debug, Clone)]
 struct Unit<'o> {
     key: MatrixEndpoint,
-    endpoint: Endpoint,
-    /// Every container port: (name, protocol, number).
-    container_ports: Vec<(Option<String>, Protocol, u16)>,
     labels_by_pod: Vec<(&'o crate::source::Provenance, &'o StringMap)>,
     /// A representative pod (the first pod, or the template as a pod not yet running).
     pod: Cow<'o, Pod>,
     /// Indices into `ClusterObjects::pods` of the pods the unit stands for.
     members: Vec<usize>,
+}
+
+impl Unit<'_> {
+    /// What the policies see of the unit (its representative pod).
+    fn endpoint(&self) -> Endpoint {
+        let p = &self.pod;
+        Endpoint::from_spec(p.meta.namespace_or_default(), &p.meta.labels, &p.spec)
+    }
 }
 
 fn kind_name(k: WorkloadKind) -> &'static str {
@@ -263,8 +268,6 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit<'_>> {
         };
         let entry = out.entry(key.clone()).or_insert_with(|| Unit {
             key,
-            endpoint: Endpoint::from_spec(&ns, &p.meta.labels, &p.spec),
-            container_ports: ports_of(&p.spec),
             labels_by_pod: Vec::new(),
             pod: Cow::Borrowed(p),
             members: Vec::new(),
@@ -328,8 +331,6 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit<'_>> {
             };
             Unit {
                 key,
-                endpoint: Endpoint::from_spec(&ns, &w.template_labels, &w.template),
-                container_ports: ports_of(&w.template),
                 labels_by_pod: vec![(&w.meta.at, &w.template_labels)],
                 pod: Cow::Owned(pod),
                 members: Vec::new(),
@@ -659,7 +660,7 @@ pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
 /// members of one class apart.
 struct Classes<'u> {
     /// What the policies see of each class (its first unit's endpoint).
-    endpoints: Vec<&'u Endpoint>,
+    endpoints: Vec<Endpoint>,
     /// The pod standing for each class (its first unit's).
     pods: Vec<&'u Pod>,
     /// The class of each unit.
@@ -670,7 +671,7 @@ struct Classes<'u> {
 type ClassKey<'k> = (
     &'k str,
     Vec<(&'k String, &'k String)>,
-    &'k [crate::policy::netpol::NamedPort],
+    Vec<(&'k String, Protocol, u16)>,
     &'k Option<String>,
     String,
 );
@@ -683,29 +684,44 @@ fn classes<'u>(
     nets: &[ipnet::IpNet],
 ) -> Classes<'u> {
     let mut class_of_key: HashMap<ClassKey<'_>, usize> = HashMap::new();
-    let mut endpoints: Vec<&Endpoint> = Vec::new();
+    let mut endpoints: Vec<Endpoint> = Vec::new();
     let mut pods: Vec<&Pod> = Vec::new();
     let of_unit: Vec<usize> = units
         .iter()
         .map(|u| {
-            let e = &u.endpoint;
-            let mut labels: Vec<_> = e.labels.iter().collect();
+            let p: &Pod = &u.pod;
+            let mut labels: Vec<_> = p.meta.labels.iter().collect();
             labels.sort();
+            // The named ports as `Endpoint::from_spec` keeps them: sorted, without repeats.
+            let mut named: Vec<(&String, Protocol, u16)> = p
+                .spec
+                .containers
+                .iter()
+                .chain(&p.spec.init_containers)
+                .flat_map(|c| &c.ports)
+                .filter_map(|cp| {
+                    cp.name
+                        .as_ref()
+                        .map(|n| (n, cp.protocol, cp.container_port))
+                })
+                .collect();
+            named.sort();
+            named.dedup();
             let mesh_key = if layers.istio {
                 istio_key(o, &u.pod, nets)
             } else {
                 String::new()
             };
             let key = (
-                e.namespace.as_str(),
+                p.meta.namespace_or_default(),
                 labels,
-                e.named_ports.as_slice(),
-                &e.service_account,
+                named,
+                &p.spec.service_account_name,
                 mesh_key,
             );
             *class_of_key.entry(key).or_insert_with(|| {
-                endpoints.push(e);
-                pods.push(&u.pod);
+                endpoints.push(u.endpoint());
+                pods.push(p);
                 endpoints.len() - 1
             })
         })
@@ -727,10 +743,11 @@ pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix 
         Vec::new()
     };
     let Classes {
-        endpoints: classes,
+        endpoints: class_endpoints,
         pods: class_pods,
         of_unit: unit_class,
     } = classes(o, &units, layers, &nets);
+    let classes: Vec<&Endpoint> = class_endpoints.iter().collect();
     let (mut src_iv, dst_iv) = named_ranges(o);
     src_iv.extend(nets.iter().filter_map(ipranges::v4_range));
     let src_ranges = ipranges::partition(&src_iv);
@@ -860,12 +877,13 @@ pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix 
         };
         let mut unknown_cells: HashMap<usize, IstioCell> = HashMap::new();
         for (ui, u) in units.iter().enumerate() {
-            let ports = ingress_ports(o, u);
+            let endpoint = u.endpoint();
+            let ports = ingress_ports(o, u, &endpoint);
             if ports.is_empty() {
                 continue;
             }
             let allowed = if layers.netpol {
-                ctx.allowed(Peer::Pod(&fake), Peer::Pod(&u.endpoint), false)
+                ctx.allowed(Peer::Pod(&fake), Peer::Pod(&endpoint), false)
                     .ingress
                     .conns
             } else {
@@ -935,8 +953,9 @@ fn inside_nets(ip: Option<&std::net::IpAddr>, nets: &[ipnet::IpNet]) -> Vec<Opti
 }
 
 /// TCP ports of `u` that an Ingress or Route reaches through a Service selecting it.
-fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
+fn ingress_ports(o: &ClusterObjects, u: &Unit, endpoint: &Endpoint) -> ConnSet {
     let mut out = ConnSet::empty();
+    let container_ports = ports_of(&u.pod.spec);
     let mut reach =
         |ns: &str, svc_name: &str, want: &dyn Fn(&crate::model::cluster::ServicePort) -> bool| {
             for svc in &o.services {
@@ -945,8 +964,8 @@ fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
                 }
                 let Some(sel) = &svc.selector else { continue };
                 if sel.is_empty()
-                    || u.endpoint.namespace != ns
-                    || !sel.iter().all(|(k, v)| u.endpoint.labels.get(k) == Some(v))
+                    || endpoint.namespace != ns
+                    || !sel.iter().all(|(k, v)| endpoint.labels.get(k) == Some(v))
                 {
                     continue;
                 }
@@ -955,14 +974,13 @@ fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
                     let port = match target {
                         PortRef::Number(0) => Some(sp.port),
                         PortRef::Number(n) => Some(n),
-                        PortRef::Name(name) => u
-                            .container_ports
+                        PortRef::Name(name) => container_ports
                             .iter()
                             .find(|(pn, _, _)| pn.as_deref() == Some(name.as_str()))
                             .map(|(_, _, n)| *n),
                     };
                     if let Some(p) = port {
-                        if u.container_ports.iter().any(|(_, _, n)| *n == p) {
+                        if container_ports.iter().any(|(_, _, n)| *n == p) {
                             out.add(&ConnSet::range(Protocol::Tcp, p, p));
                         }
                     }
@@ -1238,17 +1256,18 @@ spec:
             let nets = istio_nets(&o);
             let cl = classes(&o, &units, Layers::all(), &nets);
             let ctx = PolicyContext::new(&o);
-            let sels: Vec<Selection<'_>> = cl.endpoints.iter().map(|e| ctx.select(e)).collect();
-            let mut rows = NetpolRows::new(&ctx, &cl.endpoints, &sels);
+            let endpoints: Vec<&Endpoint> = cl.endpoints.iter().collect();
+            let sels: Vec<Selection<'_>> = endpoints.iter().map(|e| ctx.select(e)).collect();
+            let mut rows = NetpolRows::new(&ctx, &endpoints, &sels);
             let n = cl.endpoints.len();
             assert!(n > 3);
             let mut allowed = 0;
             for s in 0..n {
                 for d in 0..n {
                     let want = ctx.allowed_selected(
-                        Peer::Pod(cl.endpoints[s]),
+                        Peer::Pod(endpoints[s]),
                         Some(&sels[s]),
-                        Peer::Pod(cl.endpoints[d]),
+                        Peer::Pod(endpoints[d]),
                         Some(&sels[d]),
                     );
                     let id = rows.pair(s, d);
@@ -1262,7 +1281,7 @@ spec:
                 let to = rows.egress_to_address(ip);
                 let from = rows.ingress_from_address(ip);
                 for c in 0..n {
-                    let (me, sel) = (Peer::Pod(cl.endpoints[c]), Some(&sels[c]));
+                    let (me, sel) = (Peer::Pod(endpoints[c]), Some(&sels[c]));
                     let ext = Peer::External(ip);
                     let set = |id: u32| rows.external_sets.sets.get(id as usize).cloned();
                     let want_to = ctx.allowed_selected(me, sel, ext, None);
