@@ -35,7 +35,7 @@ fn main() {
             "matrix   {:>9.3} s ({} classes, {} cells)",
             t.elapsed().as_secs_f64(),
             m.classes,
-            m.cells.len()
+            m.cell_count()
         );
     }
 }

@@ -31,13 +31,12 @@ fn cells<'a>(
     &'a netpath::policy::netpol::ConnSet,
     &'a [matrix::istio::L7Narrowing],
 )> {
-    m.cells
-        .iter()
+    m.cells()
         .filter(|c| {
             let (s, d) = m.ends(c);
             name_of(s).starts_with(src) && name_of(d).starts_with(dst)
         })
-        .map(|c| (m.conns(c), m.narrowings(c)))
+        .map(|c| (m.conns(&c), m.narrowings(&c)))
         .collect()
 }
 
@@ -143,10 +142,10 @@ fn istio_alone_narrows_tcp_only_and_rejects_plain_text_at_strict() {
         assert!(!c.ports(Protocol::Udp).is_empty(), "UDP is not intercepted");
     }
     // External sources are plain text: STRICT backend rejects every TCP port.
-    for c in &m.cells {
-        let (s, d) = m.ends(c);
+    for c in m.cells() {
+        let (s, d) = m.ends(&c);
         if matches!(s, MatrixEndpoint::External { .. }) && name_of(d).starts_with("prod/backend-") {
-            assert!(m.conns(c).ports(Protocol::Tcp).is_empty(), "{s:?}");
+            assert!(m.conns(&c).ports(Protocol::Tcp).is_empty(), "{s:?}");
         }
     }
 }

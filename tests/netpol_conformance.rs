@@ -328,10 +328,10 @@ fn onlineboutique_pod_level_map() {
     assert!(!diags.has_errors());
     let m = matrix::build(&snap.cluster, Grouping::Pod);
     let mut got: BTreeMap<(String, String), ConnSet> = BTreeMap::new();
-    for c in &m.cells {
-        let (s, d) = m.ends(c);
+    for c in m.cells() {
+        let (s, d) = m.ends(&c);
         let name = |e| netpath::report::matrix::contract_names(e).join(",");
-        got.insert((name(s), name(d)), m.conns(c).intersect(&ported()));
+        got.insert((name(s), name(d)), m.conns(&c).intersect(&ported()));
     }
     let text =
         std::fs::read_to_string(root.join("expected/onlineboutique.pod-connmap.txt")).unwrap();

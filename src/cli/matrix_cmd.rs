@@ -142,8 +142,8 @@ fn html_page(snap: &Snapshot, dir: &Path, m: &Matrix, limit: usize) -> String {
     let ix = Index::compile(snap);
     let tracer = Tracer::new(snap, &ix);
     let mut allowed_tcp: BTreeMap<(usize, usize), Option<u16>> = BTreeMap::new();
-    for c in &m.cells {
-        let set = m.conns(c);
+    for c in m.cells() {
+        let set = m.conns(&c);
         // Everything allowed: the destination's own port tells more than port 1.
         let low = (!set.is_all())
             .then(|| {

@@ -1,17 +1,19 @@
 //! The Istio layer of the matrix: which TCP ports of a destination pod a source may reach
 //! through the destination's sidecar, and which of them only for some HTTP requests.
 //!
-//! Each port that any AuthorizationPolicy, PeerAuthentication or interception annotation
-//! names is evaluated on its own (once as plain TCP, once as HTTP with unknown attributes);
-//! every other port shares one evaluation. A port allowed as plain TCP is kept as is; a port
+//! Each port that an AuthorizationPolicy which applies to the destination, a
+//! PeerAuthentication or an interception annotation names is evaluated on its own (once as
+//! plain TCP, once as HTTP with unknown attributes); every other port shares one evaluation. A port allowed as plain TCP is kept as is; a port
 //! denied as plain TCP but allowed or undecidable as HTTP, or undecidable as plain TCP, is
 //! kept with an [`L7Narrowing`] that lists what the request must satisfy.
 
 use crate::eval::ports::PortSet;
-use crate::model::cluster::{AuthzAction, ClusterObjects, Pod};
+use crate::model::cluster::{AuthorizationPolicy, AuthzAction, ClusterObjects, Pod};
 use crate::model::{PortRange, Protocol};
-use crate::policy::istio::{evaluate_in, HttpAttrs, MeshConfig, MeshRequest, SourcePod, Tri};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::policy::istio::{
+    applies, evaluate_among, HttpAttrs, MeshConfig, MeshRequest, SourcePod, Tri,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 /// What an allowed-but-narrowed set of TCP ports requires of a request.
@@ -31,7 +33,7 @@ pub struct L7Narrowing {
 }
 
 /// The Istio outcome for one (source, destination pod) pair.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct IstioCell {
     /// TCP ports allowed without condition (including ports the sidecar does not see).
     pub allowed: PortSet,
@@ -65,10 +67,10 @@ pub enum Client {
     Unknown,
 }
 
-/// Ports any policy or annotation names for `dst`: each is evaluated on its own.
-fn named_ports(objects: &ClusterObjects, dst: &Pod) -> BTreeSet<u16> {
+/// Ports the AuthorizationPolicies `policies` name.
+fn authz_ports<'p>(policies: impl Iterator<Item = &'p AuthorizationPolicy>) -> BTreeSet<u16> {
     let mut named: BTreeSet<u16> = BTreeSet::new();
-    for p in &objects.authorization_policies {
+    for p in policies {
         for r in p.rules.iter().flatten() {
             for o in r.to.iter().flatten() {
                 named.extend(o.ports.iter().chain(&o.not_ports));
@@ -85,9 +87,28 @@ fn named_ports(objects: &ClusterObjects, dst: &Pod) -> BTreeSet<u16> {
             }
         }
     }
+    named
+}
+
+/// Ports any PeerAuthentication names.
+fn peer_auth_ports(objects: &ClusterObjects) -> BTreeSet<u16> {
+    let mut named: BTreeSet<u16> = BTreeSet::new();
     for p in &objects.peer_authentications {
         named.extend(p.port_level_mtls.keys());
     }
+    named
+}
+
+/// Ports that may be decided apart from the others for `dst`: those the AuthorizationPolicies
+/// that apply (`candidates`), any PeerAuthentication or an interception annotation name.
+/// Every other port is decided alike, so one evaluation stands for all of them.
+fn named_ports(
+    peer_auth_ports: &BTreeSet<u16>,
+    candidates: &[&AuthorizationPolicy],
+    dst: &Pod,
+) -> BTreeSet<u16> {
+    let mut named = authz_ports(candidates.iter().copied());
+    named.extend(peer_auth_ports);
     for key in [
         "traffic.sidecar.istio.io/excludeInboundPorts",
         "traffic.sidecar.istio.io/includeInboundPorts",
@@ -97,6 +118,68 @@ fn named_ports(objects: &ClusterObjects, dst: &Pod) -> BTreeSet<u16> {
         }
     }
     named
+}
+
+/// The Istio layer prepared for many cells: the ports policies name, and the
+/// AuthorizationPolicies per namespace.
+pub struct MeshLayer<'o> {
+    /// The objects.
+    pub objects: &'o ClusterObjects,
+    /// The mesh settings.
+    pub mesh: MeshConfig,
+    peer_auth_ports: BTreeSet<u16>,
+    /// Namespace → indices of its AuthorizationPolicies, in input order.
+    by_ns: HashMap<&'o str, Vec<usize>>,
+}
+
+impl<'o> MeshLayer<'o> {
+    /// Prepares `objects` under `mesh`.
+    pub fn new(objects: &'o ClusterObjects, mesh: MeshConfig) -> Self {
+        let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, p) in objects.authorization_policies.iter().enumerate() {
+            by_ns
+                .entry(p.meta.namespace_or_default())
+                .or_default()
+                .push(i);
+        }
+        MeshLayer {
+            objects,
+            mesh,
+            peer_auth_ports: peer_auth_ports(objects),
+            by_ns,
+        }
+    }
+
+    /// The AuthorizationPolicies that apply to `dst` (among those of its namespace and of the
+    /// root namespace), in input order: no other policy takes part in its decisions.
+    pub fn candidates(&self, dst: &Pod) -> Vec<&'o AuthorizationPolicy> {
+        let mut ix: Vec<usize> = [
+            dst.meta.namespace_or_default(),
+            self.mesh.root_namespace.as_str(),
+        ]
+        .iter()
+        .filter_map(|ns| self.by_ns.get(ns))
+        .flatten()
+        .copied()
+        .collect();
+        ix.sort_unstable();
+        ix.dedup();
+        ix.iter()
+            .filter_map(|i| self.objects.authorization_policies.get(*i))
+            .filter(|p| applies(p, dst, &self.mesh).is_ok())
+            .collect()
+    }
+
+    /// [`cell`] with the AuthorizationPolicies limited to `candidates`
+    /// ([`MeshLayer::candidates`] of `dst`).
+    pub fn cell(
+        &self,
+        client: &Client,
+        dst: &Pod,
+        candidates: &[&AuthorizationPolicy],
+    ) -> IstioCell {
+        cell_among(self, client, dst, candidates)
+    }
 }
 
 /// The L7 fields of the ALLOW rule an `undecided` entry (`ns/name rules[i]: …`) names.
@@ -133,12 +216,24 @@ fn tidy(v: &mut Vec<String>) {
 
 /// Evaluates the Istio layer for `client` → `dst` over every TCP port.
 pub fn cell(objects: &ClusterObjects, mesh: &MeshConfig, client: &Client, dst: &Pod) -> IstioCell {
+    let layer = MeshLayer::new(objects, mesh.clone());
+    let candidates = layer.candidates(dst);
+    layer.cell(client, dst, &candidates)
+}
+
+fn cell_among(
+    layer: &MeshLayer<'_>,
+    client: &Client,
+    dst: &Pod,
+    candidates: &[&AuthorizationPolicy],
+) -> IstioCell {
+    let (objects, mesh) = (layer.objects, &layer.mesh);
     let (src, src_ip) = match client {
         Client::Pod(s, ip) => (Some(s.clone()), *ip),
         Client::External(ip) => (None, Some(*ip)),
         Client::Unknown => (None, None),
     };
-    let named = named_ports(objects, dst);
+    let named = named_ports(&layer.peer_auth_ports, candidates, dst);
     let mut probes: Vec<(u16, PortSet)> = named
         .iter()
         .map(|p| (*p, PortSet::from_range(PortRange::single(*p))))
@@ -163,7 +258,7 @@ pub fn cell(objects: &ClusterObjects, mesh: &MeshConfig, client: &Client, dst: &
             protocol: Protocol::Tcp,
             http: None,
         };
-        let tcp = evaluate_in(objects, mesh, &req);
+        let tcp = evaluate_among(objects, mesh, &req, candidates);
         if tcp.allowed == Tri::Allow {
             for r in set.ranges() {
                 out.allowed.insert(*r);
@@ -172,7 +267,7 @@ pub fn cell(objects: &ClusterObjects, mesh: &MeshConfig, client: &Client, dst: &
         }
         all_plain = false;
         req.http = Some(HttpAttrs::default());
-        let http = evaluate_in(objects, mesh, &req);
+        let http = evaluate_among(objects, mesh, &req, candidates);
         let mut n = L7Narrowing::default();
         match (tcp.allowed, http.allowed) {
             (Tri::Deny, Tri::Deny) => continue,

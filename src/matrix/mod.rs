@@ -2,16 +2,28 @@
 //! the external address ranges the policies name, each cell the exact allowed [`ConnSet`].
 //!
 //! Pods are grouped into equivalence classes (namespace, labels, named ports, service
-//! account): policies cannot tell two pods of one class apart, so each class pair is evaluated
-//! once. Workloads without live pods get one abstract pod from their template.
+//! account): policies cannot tell two pods of one class apart, so the matrix holds one verdict
+//! per class pair (`cells`) and expands it to the pods of the pair only as [`Matrix::cells`]
+//! is read. Workloads without live pods get one abstract pod from their template.
+//!
+//! Each layer is evaluated once per case it can tell apart rather than per class pair:
+//! NetworkPolicy per group of classes with the same deciding policies and remote classes
+//! selected by the same rule peers (`netpol_rows`), Istio per destination class and group
+//! of sources its AuthorizationPolicies treat alike (`mesh_pairs`).
 //!
 //! Two layers are combined ([`Layers`]): NetworkPolicy (with ANP/BANP), and Istio
 //! authorization at the destination's sidecar ([`istio`]). With Istio, the class key also holds
 //! the service account, sidecar presence, interception annotations and which of the
 //! policies' IP blocks the pod's address falls in, so classes stay exact.
 
+mod cells;
 pub mod ipranges;
 pub mod istio;
+mod mesh_pairs;
+mod netpol_rows;
+mod pair_memo;
+
+pub use cells::Cells;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::cluster::Pod;
@@ -21,8 +33,12 @@ use crate::model::cluster::{
 use crate::model::Protocol;
 use crate::policy::istio::{pod_sidecar, MeshConfig, SourcePod};
 use crate::policy::netpol::{ConnSet, Endpoint, Peer, PolicyContext, Selection};
+use cells::CellGrid;
 use ipranges::V4Range;
 use istio::{Client, IstioCell, L7Narrowing};
+use mesh_pairs::MeshPairs;
+use netpol_rows::NetpolRows;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// Which policy layers the matrix combines (a cell is the intersection of the enabled ones).
@@ -120,8 +136,6 @@ pub struct MatrixCell {
 pub struct Matrix {
     /// Rows/columns, sorted.
     pub endpoints: Vec<MatrixEndpoint>,
-    /// Allowed pairs, sorted by (src, dst) index; empty pairs and self-pairs are left out.
-    pub cells: Vec<MatrixCell>,
     /// The distinct connection sets the cells refer to.
     pub sets: Vec<ConnSet>,
     /// Per entry of [`Matrix::sets`]: the TCP ports that Istio allows only for some requests
@@ -131,9 +145,31 @@ pub struct Matrix {
     pub classes: usize,
     /// The layers combined.
     pub layers: Layers,
+    /// The cells, per class pair.
+    grid: CellGrid,
 }
 
 impl Matrix {
+    /// The allowed pairs, sorted by (src, dst) index; empty pairs and self-pairs are left out.
+    /// Each cell is expanded from its class pair as it is read.
+    pub fn cells(&self) -> Cells<'_> {
+        Cells::new(&self.grid)
+    }
+    /// How many cells [`Matrix::cells`] yields.
+    pub fn cell_count(&self) -> usize {
+        self.grid.count
+    }
+    /// The cell from endpoint index `src` to endpoint index `dst`, if that pair is allowed.
+    pub fn cell(&self, src: usize, dst: usize) -> Option<MatrixCell> {
+        if src >= self.endpoints.len() || dst >= self.endpoints.len() {
+            return None;
+        }
+        self.grid.set(src, dst).map(|set| MatrixCell {
+            src: src as u32,
+            dst: dst as u32,
+            set,
+        })
+    }
     /// The connections of a cell.
     pub fn conns(&self, c: &MatrixCell) -> &ConnSet {
         &self.sets[c.set as usize]
@@ -153,16 +189,21 @@ impl Matrix {
 
 /// A pod or abstract pod with what the matrix needs.
 #[derive(Debug, Clone)]
-struct Unit {
+struct Unit<'o> {
     key: MatrixEndpoint,
-    endpoint: Endpoint,
-    /// Every container port: (name, protocol, number).
-    container_ports: Vec<(Option<String>, Protocol, u16)>,
-    labels_by_pod: Vec<(crate::source::Provenance, StringMap)>,
+    labels_by_pod: Vec<(&'o crate::source::Provenance, &'o StringMap)>,
     /// A representative pod (the first pod, or the template as a pod not yet running).
-    pod: Pod,
+    pod: Cow<'o, Pod>,
     /// Indices into `ClusterObjects::pods` of the pods the unit stands for.
     members: Vec<usize>,
+}
+
+impl Unit<'_> {
+    /// What the policies see of the unit (its representative pod).
+    fn endpoint(&self) -> Endpoint {
+        let p = &self.pod;
+        Endpoint::from_spec(p.meta.namespace_or_default(), &p.meta.labels, &p.spec)
+    }
 }
 
 fn kind_name(k: WorkloadKind) -> &'static str {
@@ -196,7 +237,7 @@ fn all_workloads(o: &ClusterObjects) -> impl Iterator<Item = &Workload> {
 }
 
 /// Pods and abstract pods, grouped per `by` (sorted by key).
-fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
+fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit<'_>> {
     let mut out: BTreeMap<MatrixEndpoint, Unit> = BTreeMap::new();
     let mut owned: std::collections::HashSet<(String, String, String)> = Default::default();
     let mut pods: Vec<_> = o.pods.iter().enumerate().collect();
@@ -227,15 +268,11 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
         };
         let entry = out.entry(key.clone()).or_insert_with(|| Unit {
             key,
-            endpoint: Endpoint::from_spec(&ns, &p.meta.labels, &p.spec),
-            container_ports: ports_of(&p.spec),
             labels_by_pod: Vec::new(),
-            pod: p.clone(),
+            pod: Cow::Borrowed(p),
             members: Vec::new(),
         });
-        entry
-            .labels_by_pod
-            .push((p.meta.at.clone(), p.meta.labels.clone()));
+        entry.labels_by_pod.push((&p.meta.at, &p.meta.labels));
         entry.members.push(pi);
     }
     // A controller whose pods (or whose ReplicaSet's/Job's pods) are present is represented by
@@ -279,25 +316,25 @@ fn units(o: &ClusterObjects, by: Grouping) -> Vec<Unit> {
             name: w.meta.name.clone(),
             kind,
         };
-        let mut meta = w.meta.clone();
-        meta.labels = w.template_labels.clone();
-        meta.annotations = w.template_annotations.clone();
-        meta.owner_references.clear();
-        let pod = Pod {
-            meta,
-            spec: w.template.clone(),
-            pod_ips: Vec::new(),
-            host_ip: None,
-            phase: None,
-            has_istio_proxy: false,
-        };
-        out.entry(key.clone()).or_insert_with(|| Unit {
-            key,
-            endpoint: Endpoint::from_spec(&ns, &w.template_labels, &w.template),
-            container_ports: ports_of(&w.template),
-            labels_by_pod: vec![(w.meta.at.clone(), w.template_labels.clone())],
-            pod,
-            members: Vec::new(),
+        out.entry(key.clone()).or_insert_with(|| {
+            let mut meta = w.meta.clone();
+            meta.labels = w.template_labels.clone();
+            meta.annotations = w.template_annotations.clone();
+            meta.owner_references.clear();
+            let pod = Pod {
+                meta,
+                spec: w.template.clone(),
+                pod_ips: Vec::new(),
+                host_ip: None,
+                phase: None,
+                has_istio_proxy: false,
+            };
+            Unit {
+                key,
+                labels_by_pod: vec![(&w.meta.at, &w.template_labels)],
+                pod: Cow::Owned(pod),
+                members: Vec::new(),
+            }
         });
     }
     out.into_values().collect()
@@ -451,7 +488,7 @@ pub fn validate(o: &ClusterObjects, by: Grouping) -> Diagnostics {
                 continue;
             }
             for (sel, at) in &sels {
-                let first = sel.matches(&u.labels_by_pod[0].1);
+                let first = sel.matches(u.labels_by_pod[0].1);
                 if u.labels_by_pod.iter().any(|(_, l)| sel.matches(l) != first) {
                     let name = match &u.key {
                         MatrixEndpoint::Workload {
@@ -578,8 +615,7 @@ fn istio_nets(o: &ClusterObjects) -> Vec<ipnet::IpNet> {
 /// What Istio can tell apart between two pods beyond namespace, labels and service account.
 fn istio_key(o: &ClusterObjects, pod: &Pod, nets: &[ipnet::IpNet]) -> String {
     let ann = |k: &str| pod.meta.annotations.get(k).cloned();
-    let ip = pod.pod_ips.first();
-    let inside: Vec<Option<bool>> = nets.iter().map(|n| ip.map(|a| n.contains(a))).collect();
+    let inside = inside_nets(pod.pod_ips.first(), nets);
     format!(
         "{:?}",
         (
@@ -614,90 +650,104 @@ fn combine(np: ConnSet, ic: Option<&IstioCell>) -> (ConnSet, Vec<L7Narrowing>) {
     (conns, l7)
 }
 
-/// Source classes evaluated per parallel block (bounds the memory of uninterned rows).
-const ROW_BLOCK: usize = 64;
-
-/// One source class's evaluated row, before its sets are interned.
-struct SourceRow {
-    /// Per destination class: the combined set and L7 narrowings (`None`: NetworkPolicy denies all).
-    to_classes: Vec<Option<(ConnSet, Vec<L7Narrowing>)>>,
-    /// Per egress-side external range: the NetworkPolicy set.
-    to_ext: Vec<ConnSet>,
-}
-
-/// `f` over `items` on up to `workers` threads, results in input order.
-fn parallel_map<T: Send>(
-    items: &[usize],
-    workers: usize,
-    f: &(dyn Fn(usize) -> T + Sync),
-) -> Vec<T> {
-    if workers <= 1 || items.len() <= 1 {
-        return items.iter().map(|&i| f(i)).collect();
-    }
-    let chunk = items.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|&i| f(i)).collect::<Vec<T>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                Err(e) => std::panic::resume_unwind(e),
-            })
-            .collect()
-    })
-}
-
 /// Builds the matrix over the layers present in the snapshot ([`Layers::present`]; call
 /// [`validate`] first and stop on its errors).
 pub fn build(o: &ClusterObjects, by: Grouping) -> Matrix {
     build_layers(o, by, Layers::present(o))
 }
 
+/// Pods grouped into equivalence classes: the policies of the layers cannot tell the
+/// members of one class apart.
+struct Classes<'u> {
+    /// What the policies see of each class (its first unit's endpoint).
+    endpoints: Vec<Endpoint>,
+    /// The pod standing for each class (its first unit's).
+    pods: Vec<&'u Pod>,
+    /// The class of each unit.
+    of_unit: Vec<usize>,
+}
+
+/// Namespace, sorted labels, named ports, service account and what Istio tells apart.
+type ClassKey<'k> = (
+    &'k str,
+    Vec<(&'k String, &'k String)>,
+    Vec<(&'k String, Protocol, u16)>,
+    &'k Option<String>,
+    String,
+);
+
+/// Groups `units` into classes, numbered in order of first appearance.
+fn classes<'u>(
+    o: &ClusterObjects,
+    units: &'u [Unit<'_>],
+    layers: Layers,
+    nets: &[ipnet::IpNet],
+) -> Classes<'u> {
+    let mut class_of_key: HashMap<ClassKey<'_>, usize> = HashMap::new();
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    let mut pods: Vec<&Pod> = Vec::new();
+    let of_unit: Vec<usize> = units
+        .iter()
+        .map(|u| {
+            let p: &Pod = &u.pod;
+            let mut labels: Vec<_> = p.meta.labels.iter().collect();
+            labels.sort();
+            // The named ports as `Endpoint::from_spec` keeps them: sorted, without repeats.
+            let mut named: Vec<(&String, Protocol, u16)> = p
+                .spec
+                .containers
+                .iter()
+                .chain(&p.spec.init_containers)
+                .flat_map(|c| &c.ports)
+                .filter_map(|cp| {
+                    cp.name
+                        .as_ref()
+                        .map(|n| (n, cp.protocol, cp.container_port))
+                })
+                .collect();
+            named.sort();
+            named.dedup();
+            let mesh_key = if layers.istio {
+                istio_key(o, &u.pod, nets)
+            } else {
+                String::new()
+            };
+            let key = (
+                p.meta.namespace_or_default(),
+                labels,
+                named,
+                &p.spec.service_account_name,
+                mesh_key,
+            );
+            *class_of_key.entry(key).or_insert_with(|| {
+                endpoints.push(u.endpoint());
+                pods.push(p);
+                endpoints.len() - 1
+            })
+        })
+        .collect();
+    Classes {
+        endpoints,
+        pods,
+        of_unit,
+    }
+}
+
 /// Builds the matrix over `layers` (call [`validate`] first and stop on its errors).
 pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix {
     let ctx = PolicyContext::new(o);
-    let mesh = MeshConfig::default();
     let units = units(o, by);
     let nets = if layers.istio {
         istio_nets(o)
     } else {
         Vec::new()
     };
-    // Equivalence classes.
-    let mut class_of_key: HashMap<String, usize> = HashMap::new();
-    let mut classes: Vec<&Endpoint> = Vec::new();
-    let mut class_pods: Vec<&Pod> = Vec::new();
-    let unit_class: Vec<usize> = units
-        .iter()
-        .map(|u| {
-            let e = &u.endpoint;
-            let mut labels: Vec<_> = e.labels.iter().collect();
-            labels.sort();
-            let mesh_key = if layers.istio {
-                istio_key(o, &u.pod, &nets)
-            } else {
-                String::new()
-            };
-            let key = format!(
-                "{:?}",
-                (
-                    &e.namespace,
-                    labels,
-                    &e.named_ports,
-                    &e.service_account,
-                    mesh_key
-                )
-            );
-            *class_of_key.entry(key).or_insert_with(|| {
-                classes.push(e);
-                class_pods.push(&u.pod);
-                classes.len() - 1
-            })
-        })
-        .collect();
+    let Classes {
+        endpoints: class_endpoints,
+        pods: class_pods,
+        of_unit: unit_class,
+    } = classes(o, &units, layers, &nets);
+    let classes: Vec<&Endpoint> = class_endpoints.iter().collect();
     let (mut src_iv, dst_iv) = named_ranges(o);
     src_iv.extend(nets.iter().filter_map(ipranges::v4_range));
     let src_ranges = ipranges::partition(&src_iv);
@@ -716,171 +766,196 @@ pub fn build_layers(o: &ClusterObjects, by: Grouping, layers: Layers) -> Matrix 
     let index: HashMap<&MatrixEndpoint, usize> =
         endpoints.iter().enumerate().map(|(i, e)| (e, i)).collect();
 
+    let n_classes = classes.len();
     let selections: Vec<Selection<'_>> = classes.iter().map(|e| ctx.select(e)).collect();
-    let netpol = |sp: Peer<'_>, ss: Option<&Selection<'_>>, dp: Peer<'_>, ds| {
-        if layers.netpol {
-            ctx.allowed_selected(sp, ss, dp, ds)
-        } else {
-            ConnSet::all()
-        }
-    };
-    let mesh_cell = |client: &Client, d: usize| {
-        layers
-            .istio
-            .then(|| istio::cell(o, &mesh, client, class_pods[d]))
-    };
-    let mut sets = SetTable::default();
-    let mut cells = Vec::new();
-    let mut units_of_class: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
-    for (i, c) in unit_class.iter().enumerate() {
-        units_of_class[*c].push(i);
+    let mesh = layers
+        .istio
+        .then(|| istio::MeshLayer::new(o, MeshConfig::default()));
+    let ext_ip = |lo: u32| -> std::net::IpAddr { std::net::Ipv4Addr::from(lo).into() };
+    // External sources: Istio tells their addresses apart only by the policies' IP blocks.
+    let mut external_clients: Vec<std::net::IpAddr> = Vec::new();
+    let mut external_of_range: Vec<usize> = Vec::new();
+    let mut external_ids: HashMap<Vec<Option<bool>>, usize> = HashMap::new();
+    for (lo, _) in &src_ranges {
+        let ip = ext_ip(*lo);
+        let next = external_clients.len();
+        let k = *external_ids
+            .entry(inside_nets(Some(&ip), &nets))
+            .or_insert_with(|| {
+                external_clients.push(ip);
+                next
+            });
+        external_of_range.push(k);
     }
-    let ext_peer = |lo: u32| Peer::External(std::net::Ipv4Addr::from(lo).into());
-    let unit_ix: Vec<u32> = units.iter().map(|u| index[&u.key] as u32).collect();
-    let src_ix: Vec<u32> = src_ranges
-        .iter()
-        .map(|(lo, hi)| index[&MatrixEndpoint::External { lo: *lo, hi: *hi }] as u32)
-        .collect();
-    let dst_ix: Vec<u32> = dst_ranges
-        .iter()
-        .map(|(lo, hi)| index[&MatrixEndpoint::External { lo: *lo, hi: *hi }] as u32)
-        .collect();
-    // Row by row over source classes: each class pair is evaluated once. Rows are computed
-    // in parallel, a block at a time, and interned in class order so set ids stay stable.
-    let eval_row = |s: usize| -> SourceRow {
-        let sp = Peer::Pod(classes[s]);
-        let client = Client::Pod(
-            SourcePod::of(o, class_pods[s]),
-            class_pods[s].pod_ips.first().copied(),
-        );
-        let to_classes = (0..classes.len())
-            .map(|d| {
-                let np = netpol(
-                    sp,
-                    Some(&selections[s]),
-                    Peer::Pod(classes[d]),
-                    Some(&selections[d]),
-                );
-                if np.is_empty() {
-                    return None;
-                }
-                Some(combine(np, mesh_cell(&client, d).as_ref()))
-            })
-            .collect();
-        let to_ext = dst_ranges
+    let mesh_pairs = mesh.as_ref().map(|l| {
+        let inside: Vec<Vec<Option<bool>>> = class_pods
             .iter()
-            .map(|(lo, _)| netpol(sp, Some(&selections[s]), ext_peer(*lo), None))
+            .map(|p| inside_nets(p.pod_ips.first(), &nets))
             .collect();
-        SourceRow { to_classes, to_ext }
-    };
-    let sources: Vec<usize> = (0..classes.len())
-        .filter(|s| !units_of_class[*s].is_empty())
+        MeshPairs::new(l, &class_pods, &inside, &external_clients)
+    });
+    let mut rows = layers
+        .netpol
+        .then(|| NetpolRows::new(&ctx, &classes, &selections));
+    let all = ConnSet::all();
+    let mut sets = SetTable::default();
+
+    // Class pairs, row by row, interned in (source, destination) order.
+    let mut pairs = vec![cells::NONE; n_classes * n_classes];
+    let mut to_ranges = vec![cells::NONE; n_classes * dst_ranges.len()];
+    let mut combined: foldhash::HashMap<(u32, u32), u32> = Default::default();
+    let to_external: Vec<Option<Vec<u32>>> = dst_ranges
+        .iter()
+        .map(|(lo, _)| rows.as_mut().map(|r| r.egress_to_address(ext_ip(*lo))))
         .collect();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for block in sources.chunks(ROW_BLOCK) {
-        let rows = parallel_map(block, workers, &eval_row);
-        for (&s, computed) in block.iter().zip(rows) {
-            let row: Vec<Option<u32>> = computed
-                .to_classes
-                .into_iter()
-                .map(|c| c.and_then(|(c, l7)| sets.intern_l7(c, l7)))
-                .collect();
-            let to_ext: Vec<Option<u32>> = computed
-                .to_ext
-                .into_iter()
-                .map(|c| sets.intern(c))
-                .collect();
-            for &u in &units_of_class[s] {
-                for (v, &dc) in unit_class.iter().enumerate() {
-                    if let (true, Some(set)) = (u != v, row[dc]) {
-                        cells.push(MatrixCell {
-                            src: unit_ix[u],
-                            dst: unit_ix[v],
-                            set,
-                        });
-                    }
-                }
-                for (k, set) in to_ext.iter().enumerate() {
-                    if let Some(set) = *set {
-                        cells.push(MatrixCell {
-                            src: unit_ix[u],
-                            dst: dst_ix[k],
-                            set,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    for (k, (lo, _)) in src_ranges.iter().enumerate() {
-        let client = Client::External(std::net::Ipv4Addr::from(*lo).into());
-        for (d, dst) in classes.iter().enumerate() {
-            let np = netpol(ext_peer(*lo), None, Peer::Pod(dst), Some(&selections[d]));
-            if np.is_empty() {
+    let mut interned_to: foldhash::HashMap<u32, u32> = Default::default();
+    for s in 0..n_classes {
+        let row = &mut pairs[s * n_classes..(s + 1) * n_classes];
+        for (d, slot) in row.iter_mut().enumerate() {
+            let np = match rows.as_mut() {
+                Some(r) => r.pair(s, d),
+                None => 0,
+            };
+            if np == netpol_rows::EMPTY {
                 continue;
             }
-            let (c, l7) = combine(np, mesh_cell(&client, d).as_ref());
-            if let Some(set) = sets.intern_l7(c, l7) {
-                for &v in &units_of_class[d] {
-                    cells.push(MatrixCell {
-                        src: src_ix[k],
-                        dst: unit_ix[v],
-                        set,
-                    });
-                }
-            }
+            let ist = mesh_pairs.as_ref().map_or(0, |m| m.cell(s, d));
+            *slot = *combined.entry((np, ist)).or_insert_with(|| {
+                let conns = rows.as_ref().map_or(&all, |r| &r.sets.sets[np as usize]);
+                let cell = mesh_pairs.as_ref().map(|m| &m.cells[ist as usize]);
+                let (c, l7) = combine(conns.clone(), cell);
+                sets.intern_l7(c, l7).unwrap_or(cells::NONE)
+            });
+        }
+        for (k, ids) in to_external.iter().enumerate() {
+            let np = match (rows.as_ref(), ids) {
+                (Some(r), Some(ids)) => ids[r.egress_group(s) as usize],
+                _ => 0,
+            };
+            to_ranges[s * dst_ranges.len() + k] = *interned_to.entry(np).or_insert_with(|| {
+                let conns = match rows.as_ref() {
+                    Some(r) => r.external_sets.sets.get(np as usize).cloned(),
+                    None => Some(ConnSet::all()),
+                };
+                conns.and_then(|c| sets.intern(c)).unwrap_or(cells::NONE)
+            });
         }
     }
+    let mut from_ranges = vec![cells::NONE; src_ranges.len() * n_classes];
+    let mut combined_from: foldhash::HashMap<(u32, u32), u32> = Default::default();
+    for (k, (lo, _)) in src_ranges.iter().enumerate() {
+        let ids = rows.as_mut().map(|r| r.ingress_from_address(ext_ip(*lo)));
+        for d in 0..n_classes {
+            let np = match (rows.as_ref(), &ids) {
+                (Some(r), Some(ids)) => ids[r.ingress_group(d) as usize],
+                _ => 0,
+            };
+            if np == netpol_rows::EMPTY {
+                continue;
+            }
+            let ist = mesh_pairs
+                .as_ref()
+                .map_or(0, |m| m.external(external_of_range[k], d));
+            from_ranges[k * n_classes + d] = *combined_from.entry((np, ist)).or_insert_with(|| {
+                let conns = rows
+                    .as_ref()
+                    .map_or(&all, |r| &r.external_sets.sets[np as usize]);
+                let cell = mesh_pairs.as_ref().map(|m| &m.cells[ist as usize]);
+                let (c, l7) = combine(conns.clone(), cell);
+                sets.intern_l7(c, l7).unwrap_or(cells::NONE)
+            });
+        }
+    }
+    let mut from_ingress = Vec::new();
     if has_ingress {
+        from_ingress = vec![cells::NONE; endpoints.len()];
         let fake = Endpoint {
             namespace: "ingress-controller-ns".into(),
             labels: StringMap::default(),
             named_ports: Vec::new(),
             service_account: None,
         };
+        let mut unknown_cells: HashMap<usize, IstioCell> = HashMap::new();
         for (ui, u) in units.iter().enumerate() {
-            let ports = ingress_ports(o, u);
+            let endpoint = u.endpoint();
+            let ports = ingress_ports(o, u, &endpoint);
             if ports.is_empty() {
                 continue;
             }
             let allowed = if layers.netpol {
-                ctx.allowed(Peer::Pod(&fake), Peer::Pod(&u.endpoint), false)
+                ctx.allowed(Peer::Pod(&fake), Peer::Pod(&endpoint), false)
                     .ingress
                     .conns
             } else {
                 ConnSet::all()
             };
-            let (c, l7) = combine(
-                ports.intersect(&allowed),
-                mesh_cell(&Client::Unknown, unit_class[ui]).as_ref(),
-            );
-            if let (Some(set), Some(&src), Some(&dst)) = (
-                sets.intern_l7(c, l7),
-                index.get(&MatrixEndpoint::IngressController),
-                index.get(&u.key),
-            ) {
-                cells.push(MatrixCell {
-                    src: src as u32,
-                    dst: dst as u32,
-                    set,
-                });
+            let d = unit_class[ui];
+            let cell = match (&mesh, &mesh_pairs) {
+                (Some(l), Some(m)) => Some(
+                    unknown_cells
+                        .entry(d)
+                        .or_insert_with(|| l.cell(&Client::Unknown, class_pods[d], m.candidates(d)))
+                        .clone(),
+                ),
+                _ => None,
+            };
+            let (c, l7) = combine(ports.intersect(&allowed), cell.as_ref());
+            if let (Some(set), Some(&dst)) = (sets.intern_l7(c, l7), index.get(&u.key)) {
+                from_ingress[dst] = set;
             }
         }
     }
-    cells.sort_unstable_by_key(|c| (c.src, c.dst));
+    let mut src_role = vec![cells::Role::None; endpoints.len()];
+    let mut dst_role = vec![cells::Role::None; endpoints.len()];
+    let mut members = vec![0usize; n_classes];
+    for (u, c) in units.iter().zip(&unit_class) {
+        members[*c] += 1;
+        if let Some(&i) = index.get(&u.key) {
+            src_role[i] = cells::Role::Class(*c as u32);
+            dst_role[i] = cells::Role::Class(*c as u32);
+        }
+    }
+    for (roles, ranges) in [(&mut src_role, &src_ranges), (&mut dst_role, &dst_ranges)] {
+        for (k, (lo, hi)) in ranges.iter().enumerate() {
+            if let Some(&i) = index.get(&MatrixEndpoint::External { lo: *lo, hi: *hi }) {
+                roles[i] = cells::Role::Range(k as u32);
+            }
+        }
+    }
+    if let Some(&i) = index.get(&MatrixEndpoint::IngressController) {
+        src_role[i] = cells::Role::Ingress;
+    }
+    let mut grid = CellGrid {
+        classes: n_classes,
+        pairs,
+        dst_ranges: dst_ranges.len(),
+        to_ranges,
+        from_ranges,
+        from_ingress,
+        src_role,
+        dst_role,
+        count: 0,
+    };
+    grid.count = grid.count_cells(&members);
     Matrix {
         endpoints,
-        cells,
         sets: sets.sets,
         l7: sets.l7,
-        classes: classes.len(),
+        classes: n_classes,
         layers,
+        grid,
     }
 }
 
+/// Which of `nets` hold `ip` (`None` each when the address is unknown).
+fn inside_nets(ip: Option<&std::net::IpAddr>, nets: &[ipnet::IpNet]) -> Vec<Option<bool>> {
+    nets.iter().map(|n| ip.map(|a| n.contains(a))).collect()
+}
+
 /// TCP ports of `u` that an Ingress or Route reaches through a Service selecting it.
-fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
+fn ingress_ports(o: &ClusterObjects, u: &Unit, endpoint: &Endpoint) -> ConnSet {
     let mut out = ConnSet::empty();
+    let container_ports = ports_of(&u.pod.spec);
     let mut reach =
         |ns: &str, svc_name: &str, want: &dyn Fn(&crate::model::cluster::ServicePort) -> bool| {
             for svc in &o.services {
@@ -889,8 +964,8 @@ fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
                 }
                 let Some(sel) = &svc.selector else { continue };
                 if sel.is_empty()
-                    || u.endpoint.namespace != ns
-                    || !sel.iter().all(|(k, v)| u.endpoint.labels.get(k) == Some(v))
+                    || endpoint.namespace != ns
+                    || !sel.iter().all(|(k, v)| endpoint.labels.get(k) == Some(v))
                 {
                     continue;
                 }
@@ -899,14 +974,13 @@ fn ingress_ports(o: &ClusterObjects, u: &Unit) -> ConnSet {
                     let port = match target {
                         PortRef::Number(0) => Some(sp.port),
                         PortRef::Number(n) => Some(n),
-                        PortRef::Name(name) => u
-                            .container_ports
+                        PortRef::Name(name) => container_ports
                             .iter()
                             .find(|(pn, _, _)| pn.as_deref() == Some(name.as_str()))
                             .map(|(_, _, n)| *n),
                     };
                     if let Some(p) = port {
-                        if u.container_ports.iter().any(|(_, _, n)| *n == p) {
+                        if container_ports.iter().any(|(_, _, n)| *n == p) {
                             out.add(&ConnSet::range(Protocol::Tcp, p, p));
                         }
                     }
@@ -1018,6 +1092,285 @@ spec:
   ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 5432}]}]
   egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]
 "#;
+
+    /// Pods in three namespaces with sidecars, service accounts and addresses; a
+    /// NetworkPolicy with named ports and an ipBlock with an `except`; an ANP and the BANP;
+    /// AuthorizationPolicies naming sources by principal, wildcard, namespace pattern,
+    /// service account and `source.namespace`.
+    const MESHED: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns1, labels: {team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns2, labels: {team: b}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: other}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns3, labels: {team: c}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: ns1, labels: {app: web}}
+spec: {serviceAccountName: web, containers: [{name: c, ports: [{name: http, containerPort: 8080}]}, {name: istio-proxy}]}
+status: {phase: Running, podIP: 10.1.0.1, podIPs: [{ip: 10.1.0.1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, namespace: ns1, labels: {app: web}}
+spec: {serviceAccountName: web, containers: [{name: c, ports: [{name: http, containerPort: 8080}]}, {name: istio-proxy}]}
+status: {phase: Running, podIP: 10.2.0.2, podIPs: [{ip: 10.2.0.2}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-1, namespace: ns3, labels: {app: db}}
+spec: {serviceAccountName: db, containers: [{name: c, ports: [{name: pg, containerPort: 5432}]}, {name: istio-proxy}]}
+status: {phase: Running, podIP: 10.1.0.3, podIPs: [{ip: 10.1.0.3}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cache-1, namespace: ns1, labels: {app: cache}}
+spec: {serviceAccountName: cache, containers: [{name: c}, {name: istio-proxy}]}
+status: {phase: Running, podIP: 10.2.0.7, podIPs: [{ip: 10.2.0.7}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client-1, namespace: ns2, labels: {app: client}}
+spec: {serviceAccountName: client, containers: [{name: c}, {name: istio-proxy}]}
+status: {phase: Running, podIP: 10.2.0.4, podIPs: [{ip: 10.2.0.4}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: batch-1, namespace: ns2, labels: {app: batch}}
+spec: {serviceAccountName: batch, containers: [{name: c}, {name: istio-proxy}]}
+status: {phase: Running, podIP: 10.2.0.5, podIPs: [{ip: 10.2.0.5}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: plain-1, namespace: other, labels: {app: plain}}
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 9090}]}]}
+status: {phase: Running, podIP: 10.3.0.6, podIPs: [{ip: 10.3.0.6}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: ns1}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: b}}, podSelector: {matchLabels: {app: client}}}], ports: [{port: http}]}]
+  egress:
+  - to: [{namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}]
+    ports: [{port: pg}]
+  - to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.3.0.0/16]}}]
+    ports: [{port: http}, {port: 443}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: guard-db}
+spec:
+  priority: 10
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}}
+  ingress:
+  - {name: web, action: Allow, from: [{pods: {namespaceSelector: {matchLabels: {team: a}}, podSelector: {matchLabels: {app: web}}}}], ports: [{namedPort: pg}]}
+  - {name: rest, action: Deny, from: [{namespaces: {matchLabels: {team: a}}}]}
+  - {name: others, action: Pass, from: [{namespaces: {}}]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {matchLabels: {team: b}}}
+  egress:
+  - {name: no-db, action: Deny, to: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}}]}
+  - {name: nets, action: Allow, to: [{networks: [10.1.0.0/16]}]}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: web, namespace: ns1}
+spec:
+  selector: {matchLabels: {app: web}}
+  action: ALLOW
+  rules:
+  - from: [{source: {principals: [cluster.local/ns/ns2/sa/client]}}]
+    to: [{operation: {ports: ["8080"], methods: [GET]}}]
+  - from: [{source: {namespaces: ["ns*"], notPrincipals: ["*/sa/batch"]}}]
+    to: [{operation: {ports: ["9000"]}}]
+  - from: [{source: {ipBlocks: [10.2.0.0/16]}}]
+    to: [{operation: {ports: ["7000"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: db, namespace: ns3}
+spec:
+  selector: {matchLabels: {app: db}}
+  action: ALLOW
+  rules:
+  - from: [{source: {serviceAccounts: [ns1/web]}}]
+  - when: [{key: source.namespace, values: [ns2]}]
+    to: [{operation: {ports: ["5432"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-batch, namespace: istio-system}
+spec:
+  action: DENY
+  rules:
+  - from: [{source: {principals: ["*/ns/ns2/sa/batch"]}}]
+    to: [{operation: {ports: ["8080"]}}]
+"#;
+
+    fn meshed() -> ClusterObjects {
+        let (snap, d) = load_texts(vec![(PathBuf::from("m.yaml"), MESHED.to_string())]);
+        assert!(!d.has_errors(), "{d:?}");
+        snap.cluster
+    }
+
+    fn reference() -> ClusterObjects {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/eks-reference");
+        let (snap, d) = crate::ingest::load_snapshot(&root);
+        assert!(!d.has_errors(), "{d:?}");
+        snap.cluster
+    }
+
+    /// Addresses inside and outside every block of the fixtures.
+    fn probe_ips() -> Vec<std::net::IpAddr> {
+        ["10.1.0.9", "10.3.0.9", "10.0.1.5", "8.8.8.8", "192.168.1.1"]
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn netpol_rows_agree_with_pairwise_evaluation() {
+        for o in [meshed(), reference()] {
+            let units = units(&o, Grouping::Pod);
+            let nets = istio_nets(&o);
+            let cl = classes(&o, &units, Layers::all(), &nets);
+            let ctx = PolicyContext::new(&o);
+            let endpoints: Vec<&Endpoint> = cl.endpoints.iter().collect();
+            let sels: Vec<Selection<'_>> = endpoints.iter().map(|e| ctx.select(e)).collect();
+            let mut rows = NetpolRows::new(&ctx, &endpoints, &sels);
+            let n = cl.endpoints.len();
+            assert!(n > 3);
+            let mut allowed = 0;
+            for s in 0..n {
+                for d in 0..n {
+                    let want = ctx.allowed_selected(
+                        Peer::Pod(endpoints[s]),
+                        Some(&sels[s]),
+                        Peer::Pod(endpoints[d]),
+                        Some(&sels[d]),
+                    );
+                    let id = rows.pair(s, d);
+                    let got = rows.sets.sets.get(id as usize).cloned();
+                    assert_eq!(got.unwrap_or_else(ConnSet::empty), want, "{s} -> {d}");
+                    allowed += usize::from(!want.is_empty());
+                }
+            }
+            assert!(allowed > 0 && allowed < n * n, "{allowed} of {}", n * n);
+            for ip in probe_ips() {
+                let to = rows.egress_to_address(ip);
+                let from = rows.ingress_from_address(ip);
+                for c in 0..n {
+                    let (me, sel) = (Peer::Pod(endpoints[c]), Some(&sels[c]));
+                    let ext = Peer::External(ip);
+                    let set = |id: u32| rows.external_sets.sets.get(id as usize).cloned();
+                    let want_to = ctx.allowed_selected(me, sel, ext, None);
+                    let want_from = ctx.allowed_selected(ext, None, me, sel);
+                    let got_to = set(to[rows.egress_group(c) as usize]);
+                    let got_from = set(from[rows.ingress_group(c) as usize]);
+                    assert_eq!(
+                        got_to.unwrap_or_else(ConnSet::empty),
+                        want_to,
+                        "{c} -> {ip}"
+                    );
+                    assert_eq!(
+                        got_from.unwrap_or_else(ConnSet::empty),
+                        want_from,
+                        "{ip} -> {c}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mesh_pairs_agree_with_pairwise_evaluation() {
+        for o in [meshed(), reference()] {
+            let units = units(&o, Grouping::Pod);
+            let nets = istio_nets(&o);
+            assert!(!nets.is_empty());
+            let cl = classes(&o, &units, Layers::all(), &nets);
+            let layer = istio::MeshLayer::new(&o, MeshConfig::default());
+            let inside: Vec<_> = cl
+                .pods
+                .iter()
+                .map(|p| inside_nets(p.pod_ips.first(), &nets))
+                .collect();
+            let ips = probe_ips();
+            let pairs = MeshPairs::new(&layer, &cl.pods, &inside, &ips);
+            let mesh = MeshConfig::default();
+            let mut kinds = std::collections::HashSet::new();
+            for (s, src) in cl.pods.iter().enumerate() {
+                let client = Client::Pod(SourcePod::of(&o, src), src.pod_ips.first().copied());
+                for (d, dst) in cl.pods.iter().enumerate() {
+                    let want = istio::cell(&o, &mesh, &client, dst);
+                    assert_eq!(pairs.cells[pairs.cell(s, d) as usize], want, "{s} -> {d}");
+                    kinds.insert(format!("{want:?}"));
+                }
+            }
+            assert!(kinds.len() > 2, "{kinds:?}");
+            for (k, ip) in ips.iter().enumerate() {
+                for (d, dst) in cl.pods.iter().enumerate() {
+                    let want = istio::cell(&o, &mesh, &Client::External(*ip), dst);
+                    assert_eq!(
+                        pairs.cells[pairs.external(k, d) as usize],
+                        want,
+                        "{ip} -> {d}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cells_expand_classes_to_every_pair() {
+        for o in [meshed(), reference()] {
+            let m = build(&o, Grouping::Pod);
+            let cells: Vec<MatrixCell> = m.cells().collect();
+            assert_eq!(cells.len(), m.cell_count());
+            assert!(cells
+                .windows(2)
+                .all(|w| (w[0].src, w[0].dst) < (w[1].src, w[1].dst)));
+            assert!(cells.iter().all(|c| c.src != c.dst));
+            let n = m.endpoints.len();
+            let mut looked_up = 0;
+            for s in 0..n {
+                for d in 0..n {
+                    if let Some(c) = m.cell(s, d) {
+                        assert_eq!(
+                            cells
+                                .binary_search_by_key(&(c.src, c.dst), |x| (x.src, x.dst))
+                                .map(|i| cells[i]),
+                            Ok(c)
+                        );
+                        looked_up += 1;
+                    }
+                }
+            }
+            assert_eq!(looked_up, cells.len());
+            assert!(m.cell(n, 0).is_none());
+        }
+    }
 
     #[test]
     fn workloads_classes_and_ranges() {

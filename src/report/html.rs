@@ -153,8 +153,8 @@ pub fn render(
         .map(|e| super::matrix::contract_names(e).join(","))
         .collect();
     let mut allowed: BTreeMap<(usize, usize), (String, &'static str)> = BTreeMap::new();
-    for c in &m.cells {
-        let set = m.conns(c);
+    for c in m.cells() {
+        let set = m.conns(&c);
         let class = if set.is_all() { "all" } else { "some" };
         allowed.insert((c.src as usize, c.dst as usize), (set.to_string(), class));
     }

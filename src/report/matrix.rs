@@ -50,16 +50,15 @@ pub fn connlist_name(e: &MatrixEndpoint) -> String {
 /// out.
 pub fn render_connlist(m: &Matrix) -> String {
     let mut lines: Vec<String> = m
-        .cells
-        .iter()
+        .cells()
         .filter(|c| !m.conns(c).groups().is_empty())
         .map(|c| {
-            let (s, d) = m.ends(c);
+            let (s, d) = m.ends(&c);
             format!(
                 "{} => {} : {}",
                 connlist_name(s),
                 connlist_name(d),
-                m.conns(c)
+                m.conns(&c)
             )
         })
         .collect();
@@ -151,12 +150,12 @@ fn narrowing_text(n: &L7Narrowing) -> String {
 type Expanded<'a> = (String, String, &'a ConnSet, &'a [L7Narrowing]);
 
 fn expand<'a>(m: &'a Matrix) -> impl Iterator<Item = Expanded<'a>> + 'a {
-    m.cells.iter().flat_map(move |c| {
-        let (s, d) = m.ends(c);
+    m.cells().flat_map(move |c| {
+        let (s, d) = m.ends(&c);
         let srcs = contract_names(s);
         let dsts = contract_names(d);
-        let conns = m.conns(c);
-        let l7 = m.narrowings(c);
+        let conns = m.conns(&c);
+        let l7 = m.narrowings(&c);
         srcs.into_iter().flat_map(move |s| {
             dsts.clone()
                 .into_iter()
@@ -198,8 +197,8 @@ pub fn render_json(m: &Matrix) -> String {
     }
     out.push_str("\n  ],\n  \"connections\": [");
     let mut first = true;
-    for c in &m.cells {
-        let (s, d) = m.ends(c);
+    for c in m.cells() {
+        let (s, d) = m.ends(&c);
         let a = &allowed[c.set as usize];
         for sn in contract_names(s) {
             for dn in contract_names(d) {
@@ -248,7 +247,7 @@ pub fn render_text(m: &Matrix) -> String {
         "{} endpoints ({} policy classes), {} allowed pairs; layers: {}\n",
         endpoint_list(m).len(),
         m.classes,
-        m.cells.len(),
+        m.cell_count(),
         m.layers.names()
     );
     for (s, d, c, l7) in expand(m) {

@@ -45,6 +45,14 @@ pub(crate) fn tls_disabled(
     dst: &Pod,
 ) -> Option<Citation> {
     let dns = dst.meta.namespace_or_default();
+    let root = mesh.root_namespace.as_str();
+    let consulted = |d: &&DestinationRule| {
+        let ns = d.meta.namespace_or_default();
+        ns == src_ns || ns == dns || ns == root
+    };
+    if !objects.destination_rules.iter().any(|d| consulted(&d)) {
+        return None;
+    }
     let fqdns: Vec<String> = objects
         .services
         .iter()

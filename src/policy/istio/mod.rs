@@ -36,8 +36,11 @@ mod sidecar;
 pub use peer::{peer_auth_mode, PeerAuthVerdict, PeerMode};
 pub use sidecar::{pod_sidecar, template_sidecar, SidecarPresence};
 
+pub(crate) use authz::applies;
+pub(crate) use matching::{glob, principal};
+
 use crate::eval::ports::PortSet;
-use crate::model::cluster::{AuthzAction, ClusterObjects, Pod, StringMap};
+use crate::model::cluster::{AuthorizationPolicy, AuthzAction, ClusterObjects, Pod, StringMap};
 use crate::model::{PortRange, Protocol};
 use crate::source::Provenance;
 use indexmap::IndexMap;
@@ -253,6 +256,27 @@ pub fn evaluate_in(
     mesh: &MeshConfig,
     req: &MeshRequest<'_>,
 ) -> AuthzVerdict {
+    evaluate_with(objects, mesh, req, objects.authorization_policies.iter())
+}
+
+/// [`evaluate_in`] with only the AuthorizationPolicies of `candidates` considered (in their
+/// order). Equal to [`evaluate_in`] (but for notes on policies that do not apply) when
+/// `candidates` holds, in input order, every policy that applies to the destination.
+pub fn evaluate_among(
+    objects: &ClusterObjects,
+    mesh: &MeshConfig,
+    req: &MeshRequest<'_>,
+    candidates: &[&AuthorizationPolicy],
+) -> AuthzVerdict {
+    evaluate_with(objects, mesh, req, candidates.iter().copied())
+}
+
+fn evaluate_with<'p>(
+    objects: &ClusterObjects,
+    mesh: &MeshConfig,
+    req: &MeshRequest<'_>,
+    policies: impl Iterator<Item = &'p AuthorizationPolicy>,
+) -> AuthzVerdict {
     let peer_auth = peer_auth_mode(objects, mesh, req.dst, req.dst_port);
     let mut v = AuthzVerdict {
         allowed: Tri::Allow,
@@ -341,7 +365,7 @@ pub fn evaluate_in(
         http: req.http.as_ref(),
         domains,
     };
-    decide(objects, mesh, req.dst, &attrs, &mut v);
+    decide(policies, mesh, req.dst, &attrs, &mut v);
     v
 }
 
@@ -351,8 +375,8 @@ struct Tally {
     maybe: Vec<String>,
 }
 
-fn decide(
-    objects: &ClusterObjects,
+fn decide<'p>(
+    policies: impl Iterator<Item = &'p AuthorizationPolicy>,
     mesh: &MeshConfig,
     dst: &Pod,
     a: &authz::Attrs<'_>,
@@ -365,7 +389,7 @@ fn decide(
     let mut allow = Tally::default();
     let mut allow_misses: Vec<Citation> = Vec::new();
     let mut allow_policies = 0usize;
-    for p in &objects.authorization_policies {
+    for p in policies {
         if let Err(why) = authz::applies(p, dst, mesh) {
             if !p.target_refs.is_empty()
                 && p.meta.namespace_or_default() == dst.meta.namespace_or_default()

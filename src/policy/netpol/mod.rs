@@ -170,6 +170,20 @@ pub struct Selection<'a> {
     pub egress: Vec<&'a NetworkPolicy>,
 }
 
+/// The policies whose subject is one endpoint for one direction. Two endpoints with the same
+/// deciding policies (and, for ingress, the same named ports) get the same answer from
+/// [`PolicyContext::side`] for every remote end: the remote end is matched only against the
+/// rules of these policies.
+#[derive(Debug, Clone, Default)]
+pub struct Deciding<'a> {
+    /// AdminNetworkPolicies whose subject selects the endpoint, by priority.
+    pub anps: Vec<&'a AdminNetworkPolicy>,
+    /// NetworkPolicies that isolate the endpoint for the direction.
+    pub network_policies: Vec<&'a NetworkPolicy>,
+    /// The BaselineAdminNetworkPolicy, when its subject selects the endpoint.
+    pub baseline: Option<&'a BaselineAdminNetworkPolicy>,
+}
+
 /// The policies of a snapshot, prepared for evaluation (namespace labels resolved, ANPs sorted).
 #[derive(Debug, Clone)]
 pub struct PolicyContext<'a> {
@@ -233,7 +247,8 @@ impl<'a> PolicyContext<'a> {
         }
     }
 
-    fn ns_matches(&self, sel: &crate::model::cluster::LabelSelector, ns: &str) -> bool {
+    /// True when the namespace selector `sel` selects namespace `ns`.
+    pub fn ns_matches(&self, sel: &crate::model::cluster::LabelSelector, ns: &str) -> bool {
         match self.ns_labels.get(ns) {
             Some(l) => sel.matches(l),
             None => sel.matches(&self.namespace_labels(ns)),
@@ -286,6 +301,46 @@ impl<'a> PolicyContext<'a> {
             Peer::External(_) => ConnSet::all(),
         };
         egress.intersect(&ingress)
+    }
+
+    /// One side without explanations: what `me`'s policies allow towards `other` (`Egress`:
+    /// `me` is the source) or from it (`Ingress`: `me` is the destination), with `me`'s
+    /// selection precomputed by [`PolicyContext::select`].
+    pub fn side_conns(
+        &self,
+        me: &Endpoint,
+        other: Peer<'_>,
+        dir: PolicyType,
+        sel: &Selection<'_>,
+    ) -> ConnSet {
+        let s = match dir {
+            PolicyType::Ingress => sel.ingress.as_slice(),
+            PolicyType::Egress => sel.egress.as_slice(),
+        };
+        self.direction(me, other, dir, false, Some(s)).conns
+    }
+
+    /// The policies that decide `me`'s side in `dir` (see [`Deciding`]), with `me`'s selection
+    /// precomputed by [`PolicyContext::select`].
+    pub fn deciding(&self, me: &Endpoint, sel: &Selection<'a>, dir: PolicyType) -> Deciding<'a> {
+        let anps = self
+            .anps
+            .iter()
+            .copied()
+            .filter(|a| anp::subject_matches(self, &a.subject, me))
+            .collect();
+        let network_policies = match dir {
+            PolicyType::Ingress => sel.ingress.clone(),
+            PolicyType::Egress => sel.egress.clone(),
+        };
+        let baseline = self
+            .banp
+            .filter(|b| anp::subject_matches(self, &b.subject, me));
+        Deciding {
+            anps,
+            network_policies,
+            baseline,
+        }
     }
 
     /// Everything `src` may initiate to `dst`; with `explain`, the citations too.
