@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reproducible side-by-side timing on generated snapshots:
-#   1. netpath end to end (load + compile + one pod-to-pod trace; load + full matrix),
+#   1. netpath end to end (load + compile + one pod-to-pod trace; load + the full matrix, printed
+#      as the workload connection list: every pod pair is computed, the output stays readable
+#      where `-o json` on *large* would be 205 M cells),
 #   2. the load floor (examples/floor.rs: deserialize the same files into plain typed structs),
 #   3. the peer network-config-analyzer (`nca`, PyPI network-config-analyzer) on the
 #      NetworkPolicy part at a few pod counts, after checking that its connectivity equals
@@ -61,10 +63,10 @@ for size in ${SIZES//,/ }; do
     for _ in $(seq "$RUNS"); do
         run "floor-$size" "$BIN/examples/floor" "$dir"
         run "trace-$size" "$BIN/netpath" -s "$dir" -q trace "$src" "$dst" -p 8080
-        run "matrix-$size" "$BIN/netpath" -s "$dir" -q matrix -o json
+        run "matrix-$size" "$BIN/netpath" -s "$dir" -q matrix -o connlist --by workload
     done
     echo
-    echo "== $size: $(du -sh "$dir" | cut -f1) on disk; $(cat "$WORK/floor-$size.out")"
+    echo "== $size: $(du -sh "$dir/" | cut -f1) on disk; $(cat "$WORK/floor-$size.out")"
     printf "%-44s %10s %12s\n" "command (median of $RUNS)" "seconds" "max RSS MB"
     for n in floor trace matrix; do
         printf "%-44s %10.3f %12.0f\n" "$n" "$(col "$n-$size" 1)" "$(echo "$(col "$n-$size" 2)/1024" | bc -l)"

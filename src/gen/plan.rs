@@ -2,6 +2,7 @@
 //! once so that every file written from it agrees with the others.
 
 use super::Spec;
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 /// A small, fast, seeded pseudo-random generator (SplitMix64).
@@ -37,6 +38,18 @@ impl Rng {
         (0..n)
             .map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0'))
             .collect()
+    }
+}
+
+/// `prefix-xxxxx` with a random suffix not yet in `used` (as the ReplicaSet and DaemonSet
+/// controllers redraw a name that is taken: thousands of pods of one DaemonSet would otherwise
+/// share a name now and then).
+fn unique_name(rng: &mut Rng, used: &mut HashSet<String>, prefix: &str) -> String {
+    loop {
+        let name = format!("{prefix}-{}", rng.suffix(5));
+        if used.insert(name.clone()) {
+            return name;
+        }
     }
 }
 
@@ -408,6 +421,7 @@ impl Plan {
     fn pods(&mut self, rng: &mut Rng) {
         self.pods_of_app = vec![Vec::new(); self.apps.len()];
         let nodes = self.nodes.len();
+        let mut used = HashSet::new();
         // DaemonSets: one pod per node.
         for (a, app) in self.apps.clone().iter().enumerate() {
             if !app.daemon {
@@ -419,7 +433,8 @@ impl Plan {
                 } else {
                     self.next_pod_ip(n)
                 };
-                self.push_pod(a, format!("{}-{}", app.name, rng.suffix(5)), n, ip);
+                let name = unique_name(rng, &mut used, &app.name);
+                self.push_pod(a, name, n, ip);
             }
         }
         // Deployments: the remaining pods spread over the apps and round-robin over nodes.
@@ -433,12 +448,8 @@ impl Plan {
             let replicas = replicas.max(1);
             for _ in 0..replicas {
                 let ip = self.next_pod_ip(node);
-                let name = format!(
-                    "{}-{}-{}",
-                    self.apps[a].name,
-                    self.apps[a].hash,
-                    rng.suffix(5)
-                );
+                let prefix = format!("{}-{}", self.apps[a].name, self.apps[a].hash);
+                let name = unique_name(rng, &mut used, &prefix);
                 self.push_pod(a, name, node, ip);
                 node = (node + 1) % nodes;
             }
@@ -583,5 +594,21 @@ impl Plan {
     pub fn prefixes(&self, n: usize) -> impl Iterator<Item = Ipv4Addr> + '_ {
         let node = &self.nodes[n];
         (0..node.pod_count.div_ceil(16)).map(move |k| Ipv4Addr::from(node.pod_base + 16 * k as u32))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_pod_name_is_drawn_again() {
+        let mut used = HashSet::new();
+        let first = unique_name(&mut Rng::new(7), &mut used, "agent");
+        // The same draw again: the name is taken, so another one comes back.
+        let second = unique_name(&mut Rng::new(7), &mut used, "agent");
+        assert_ne!(first, second);
+        assert!(second.starts_with("agent-") && second.len() == first.len());
+        assert_eq!(used.len(), 2);
     }
 }
