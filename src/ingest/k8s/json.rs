@@ -18,14 +18,7 @@ const LINEAR_KEY_CHECK: usize = 16;
 
 /// Parses `text` (already without a byte-order mark) into a tree, or `None` to defer to serde_json.
 pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
-    let mut r = Reader {
-        text,
-        b: text.as_bytes(),
-        i: 0,
-        line: 1,
-        col_off: 0,
-        col: 1,
-    };
+    let mut r = Reader::new(text);
     r.skip_ws();
     let root = r.value(0)?;
     r.skip_ws();
@@ -40,14 +33,7 @@ pub(crate) fn parse_streaming_items<'a>(
     text: &'a str,
     on_item: &mut dyn FnMut(Node<'a>) -> bool,
 ) -> Option<Node<'a>> {
-    let mut r = Reader {
-        text,
-        b: text.as_bytes(),
-        i: 0,
-        line: 1,
-        col_off: 0,
-        col: 1,
-    };
+    let mut r = Reader::new(text);
     r.skip_ws();
     if r.b.get(r.i) != Some(&b'{') {
         return None;
@@ -75,6 +61,18 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A cursor at the start of `text`.
+    fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            b: text.as_bytes(),
+            i: 0,
+            line: 1,
+            col_off: 0,
+            col: 1,
+        }
+    }
+
     fn skip_ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
             match c {

@@ -286,7 +286,7 @@ impl<'a> PolicyContext<'a> {
         let egress = match src {
             Peer::Pod(me) => {
                 let s = src_sel.map(|s| s.egress.as_slice());
-                self.direction(me, dst, PolicyType::Egress, false, s).conns
+                self.side(me, dst, PolicyType::Egress, false, s).conns
             }
             Peer::External(_) => ConnSet::all(),
         };
@@ -296,7 +296,7 @@ impl<'a> PolicyContext<'a> {
         let ingress = match dst {
             Peer::Pod(me) => {
                 let s = dst_sel.map(|s| s.ingress.as_slice());
-                self.direction(me, src, PolicyType::Ingress, false, s).conns
+                self.side(me, src, PolicyType::Ingress, false, s).conns
             }
             Peer::External(_) => ConnSet::all(),
         };
@@ -317,7 +317,7 @@ impl<'a> PolicyContext<'a> {
             PolicyType::Ingress => sel.ingress.as_slice(),
             PolicyType::Egress => sel.egress.as_slice(),
         };
-        self.direction(me, other, dir, false, Some(s)).conns
+        self.side(me, other, dir, false, Some(s)).conns
     }
 
     /// The policies that decide `me`'s side in `dir` (see [`Deciding`]), with `me`'s selection
@@ -346,14 +346,14 @@ impl<'a> PolicyContext<'a> {
     /// Everything `src` may initiate to `dst`; with `explain`, the citations too.
     pub fn allowed(&self, src: Peer<'_>, dst: Peer<'_>, explain: bool) -> Allowed {
         let egress = match src {
-            Peer::Pod(me) => self.direction(me, dst, PolicyType::Egress, explain, None),
+            Peer::Pod(me) => self.side(me, dst, PolicyType::Egress, explain, None),
             Peer::External(_) => DirectionResult {
                 conns: ConnSet::all(),
                 because: Vec::new(),
             },
         };
         let ingress = match dst {
-            Peer::Pod(me) => self.direction(me, src, PolicyType::Ingress, explain, None),
+            Peer::Pod(me) => self.side(me, src, PolicyType::Ingress, explain, None),
             Peer::External(_) => DirectionResult {
                 conns: ConnSet::all(),
                 because: Vec::new(),
@@ -403,18 +403,6 @@ impl<'a> PolicyContext<'a> {
     /// [`Selection`] for `dir` when precomputed. Equals the matching side of
     /// [`PolicyContext::allowed`].
     pub fn side(
-        &self,
-        me: &Endpoint,
-        other: Peer<'_>,
-        dir: PolicyType,
-        explain: bool,
-        selected: Option<&[&NetworkPolicy]>,
-    ) -> DirectionResult {
-        self.direction(me, other, dir, explain, selected)
-    }
-
-    /// One side: `me` is the pod whose policies apply, `other` the remote end.
-    fn direction(
         &self,
         me: &Endpoint,
         other: Peer<'_>,
