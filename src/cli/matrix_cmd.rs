@@ -11,6 +11,7 @@ use netpath::report::html::{self, PairTrace};
 use netpath::report::matrix as render;
 use netpath::trace::{Query, Tracer};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -98,17 +99,19 @@ pub fn run(snapshot: &Path, a: &MatrixArgs, _color: bool, quiet: bool) -> i32 {
         },
     };
     let m = matrix::build_layers(&snap.cluster, by, layers);
-    let out = match a.output {
-        MatrixFormat::Text => render::render_text(&m),
-        MatrixFormat::Json => render::render_json(&m),
-        MatrixFormat::Csv => render::render_csv(&m),
-        MatrixFormat::Connlist => render::render_connlist(&m),
-        MatrixFormat::Html => html_page(snap, snapshot, &m, a.trace_limit),
+    // Large formats are written as they are produced; a closed pipe (`| head`) is not an error
+    // of the matrix: stop quietly.
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = match a.output {
+        MatrixFormat::Text => render::write_text(&m, &mut stdout),
+        MatrixFormat::Json => render::write_json(&m, &mut stdout),
+        MatrixFormat::Csv => render::write_csv(&m, &mut stdout),
+        MatrixFormat::Connlist => stdout.write_all(render::render_connlist(&m).as_bytes()),
+        MatrixFormat::Html => {
+            stdout.write_all(html_page(snap, snapshot, &m, a.trace_limit).as_bytes())
+        }
     };
-    // A closed pipe (`| head`) is not an error of the matrix: stop quietly.
-    let mut stdout = std::io::stdout().lock();
-    let _ = std::io::Write::write_all(&mut stdout, out.as_bytes())
-        .and_then(|()| std::io::Write::flush(&mut stdout));
+    let _ = written.and_then(|()| stdout.flush());
     0
 }
 

@@ -8,6 +8,7 @@ use crate::model::Protocol;
 use crate::policy::netpol::ConnSet;
 use serde_json::{json, Value};
 
+use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
 /// The contract's names for an endpoint: `NS/NAME`, `NS/NAME[Kind]`, `{ingress-controller}`,
@@ -181,6 +182,11 @@ fn json_str(s: &str) -> String {
 /// connection per line. Written as a stream (each distinct connection set rendered once), so
 /// that matrices with millions of pairs need no document tree in memory.
 pub fn render_json(m: &Matrix) -> String {
+    to_string(|w| write_json(m, w))
+}
+
+/// [`render_json`] written to `w` as it is produced (nothing of the size of the output is held).
+pub fn write_json(m: &Matrix, w: &mut dyn Write) -> io::Result<()> {
     let allowed: Vec<String> = m
         .sets
         .iter()
@@ -190,30 +196,38 @@ pub fn render_json(m: &Matrix) -> String {
             serde_json::to_string(&allowed_json_l7(c, l7)).unwrap_or_default()
         })
         .collect();
-    let mut out = String::from("{\n  \"endpoints\": [");
+    w.write_all(b"{\n  \"endpoints\": [")?;
     for (i, e) in endpoint_list(m).iter().enumerate() {
-        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-        out.push_str(&json_str(e));
+        w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+        w.write_all(json_str(e).as_bytes())?;
     }
-    out.push_str("\n  ],\n  \"connections\": [");
+    w.write_all(b"\n  ],\n  \"connections\": [")?;
     let mut first = true;
     for c in m.cells() {
         let (s, d) = m.ends(&c);
         let a = &allowed[c.set as usize];
         for sn in contract_names(s) {
             for dn in contract_names(d) {
-                out.push_str(if first { "\n    " } else { ",\n    " });
+                w.write_all(if first { b"\n    " } else { b",\n    " })?;
                 first = false;
-                out.push_str(&format!(
+                write!(
+                    w,
                     "{{\"src\": {}, \"dst\": {}, \"allowed\": {a}}}",
                     json_str(&sn),
                     json_str(&dn)
-                ));
+                )?;
             }
         }
     }
-    out.push_str("\n  ]\n}\n");
-    out
+    w.write_all(b"\n  ]\n}\n")
+}
+
+/// What `write` writes, as a string (the writers only ever write UTF-8).
+fn to_string(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(&mut buf);
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn human(c: &ConnSet, l7: &[L7Narrowing]) -> String {
@@ -243,17 +257,23 @@ fn human(c: &ConnSet, l7: &[L7Narrowing]) -> String {
 /// Text: a summary line (with the layers combined), then `src -> dst: allowed` per pair; TCP
 /// ports that Istio allows only for some requests carry `[L7: …]`.
 pub fn render_text(m: &Matrix) -> String {
-    let mut out = format!(
-        "{} endpoints ({} policy classes), {} allowed pairs; layers: {}\n",
+    to_string(|w| write_text(m, w))
+}
+
+/// [`render_text`] written to `w` as it is produced.
+pub fn write_text(m: &Matrix, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "{} endpoints ({} policy classes), {} allowed pairs; layers: {}",
         endpoint_list(m).len(),
         m.classes,
         m.cell_count(),
         m.layers.names()
-    );
+    )?;
     for (s, d, c, l7) in expand(m) {
-        out.push_str(&format!("{s} -> {d}: {}\n", human(c, l7)));
+        writeln!(w, "{s} -> {d}: {}", human(c, l7))?;
     }
-    out
+    Ok(())
 }
 
 fn csv_field(s: &str) -> String {
@@ -268,37 +288,44 @@ fn csv_field(s: &str) -> String {
 /// ports that Istio allows only for some requests get their own rows with the `l7` column
 /// (`methods GET,POST; undecidable: …`), empty elsewhere.
 pub fn render_csv(m: &Matrix) -> String {
-    let mut out = String::from("src,dst,protocol,ports,l7\n");
+    to_string(|w| write_csv(m, w))
+}
+
+/// [`render_csv`] written to `w` as it is produced.
+pub fn write_csv(m: &Matrix, w: &mut dyn Write) -> io::Result<()> {
+    w.write_all(b"src,dst,protocol,ports,l7\n")?;
     for (s, d, c, l7) in expand(m) {
         let (s, d) = (csv_field(&s), csv_field(&d));
         if c.is_all() && l7.is_empty() {
-            out.push_str(&format!("{s},{d},all,,\n"));
+            writeln!(w, "{s},{d},all,,")?;
             continue;
         }
         for (p, ports) in c.groups() {
             if p == Protocol::Tcp && !l7.is_empty() {
                 let plain = plain_tcp(c, l7);
                 if !plain.is_empty() {
-                    out.push_str(&format!("{s},{d},TCP,{},\n", csv_field(&plain.to_string())));
+                    writeln!(w, "{s},{d},TCP,{},", csv_field(&plain.to_string()))?;
                 }
                 for n in l7 {
-                    out.push_str(&format!(
-                        "{s},{d},TCP,{},{}\n",
+                    writeln!(
+                        w,
+                        "{s},{d},TCP,{},{}",
                         csv_field(&n.ports.to_string()),
                         csv_field(&narrowing_text(n))
-                    ));
+                    )?;
                 }
                 continue;
             }
-            out.push_str(&format!(
-                "{s},{d},{},{},\n",
+            writeln!(
+                w,
+                "{s},{d},{},{},",
                 p.to_string().to_ascii_uppercase(),
                 csv_field(&ports.to_string())
-            ));
+            )?;
         }
         if c.includes_portless() {
-            out.push_str(&format!("{s},{d},OTHER,,\n"));
+            writeln!(w, "{s},{d},OTHER,,")?;
         }
     }
-    out
+    Ok(())
 }
