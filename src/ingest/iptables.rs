@@ -51,6 +51,23 @@ struct CachedRule {
     body: Arc<RuleBody>,
 }
 
+/// Whether a line parsed before means in `table` what it meant where it was parsed: its jump
+/// target names a declared chain, or an extension, exactly as it did there. `Some` when it does,
+/// carrying the jump (name, line `n`, column) to a chain not declared yet, for COMMIT to find;
+/// `None` when the line must be parsed again.
+fn same_target(table: &Table, cached: &CachedRule, n: u32) -> Option<Option<(String, u32, u32)>> {
+    let Some((name, col)) = &cached.target else {
+        return Some(None);
+    };
+    let declared = table.chains.contains_key(name);
+    let as_chain = declared || !cached.target_is_extension;
+    let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
+    if as_chain != was_chain {
+        return None;
+    }
+    Some((!declared && as_chain).then(|| (name.clone(), n, *col)))
+}
+
 impl RuleCache {
     /// An empty cache.
     pub fn new() -> Self {
@@ -862,16 +879,11 @@ impl Parser<'_> {
         };
         let pending_before = self.pending.len();
         for (i, cached) in rules.iter().enumerate() {
-            if let Some((name, col)) = &cached.target {
-                let declared = table.chains.contains_key(name);
-                let as_chain = declared || !cached.target_is_extension;
-                let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
-                if as_chain != was_chain {
+            match same_target(table, cached, n + i as u32) {
+                Some(pending) => self.pending.extend(pending),
+                None => {
                     self.pending.truncate(pending_before);
                     return false;
-                }
-                if !declared && as_chain {
-                    self.pending.push((name.clone(), n + i as u32, *col));
                 }
             }
         }
@@ -899,17 +911,10 @@ impl Parser<'_> {
         let Some(chain_index) = table.chains.get_index_of(cached.chain.as_str()) else {
             return false;
         };
-        if let Some((name, col)) = &cached.target {
-            let declared = table.chains.contains_key(name);
-            let as_chain = declared || !cached.target_is_extension;
-            let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
-            if as_chain != was_chain {
-                return false;
-            }
-            if !declared && as_chain {
-                self.pending.push((name.clone(), n, *col));
-            }
-        }
+        let Some(pending) = same_target(table, cached, n) else {
+            return false;
+        };
+        self.pending.extend(pending);
         let rule = Rule {
             line: n,
             body: Arc::clone(&cached.body),
@@ -925,17 +930,7 @@ impl Parser<'_> {
     fn cached(&mut self, n: u32, text: &str) -> Option<Rule> {
         let cached = self.cache.get(text)?;
         let table = self.current.as_ref()?;
-        if let Some((name, col)) = &cached.target {
-            let declared = table.chains.contains_key(name);
-            let as_chain = declared || !cached.target_is_extension;
-            let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
-            if as_chain != was_chain {
-                return None;
-            }
-            if !declared && as_chain {
-                self.pending.push((name.clone(), n, *col));
-            }
-        }
+        self.pending.extend(same_target(table, cached, n)?);
         Some(Rule {
             line: n,
             body: Arc::clone(&cached.body),
