@@ -1,5 +1,5 @@
 //! Benchmarks on generated snapshots (`netpath::gen`): ingest, compile, one trace, 10,000
-//! assertions and the full matrix, per size. `small` by default; more sizes with
+//! assertions, the full matrix and a diff after one NetworkPolicy edit, per size. `small` by default; more sizes with
 //! `NETPATH_BENCH_SIZES=small,large,extreme` (large and extreme take minutes and gigabytes).
 //! Snapshots are generated into a temporary directory and removed afterwards.
 
@@ -54,6 +54,46 @@ fn queries(plan: &Plan, snap: &Snapshot, ix: &Index, n: usize) -> Vec<Query> {
     out
 }
 
+/// The snapshot after the edit a typical pull request makes: the first port of the narrowest
+/// NetworkPolicy (the one selecting the fewest pods, at least one) moved up by one.
+fn one_policy_edited(snap: &Snapshot) -> Option<Snapshot> {
+    let k = &snap.cluster;
+    let selected = |p: &netpath::model::cluster::NetworkPolicy| {
+        k.pods
+            .iter()
+            .filter(|pod| pod.meta.namespace_or_default() == p.meta.namespace_or_default())
+            .filter(|pod| p.pod_selector.matches(&pod.meta.labels))
+            .count()
+    };
+    let numbered = |p: &netpath::model::cluster::NetworkPolicy| {
+        p.ingress.iter().flat_map(|r| r.ports.iter()).any(|port| {
+            matches!(
+                port.port,
+                Some(netpath::model::cluster::PortRef::Number(n)) if n < u16::MAX
+            )
+        })
+    };
+    let (at, _) = k
+        .network_policies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| numbered(p))
+        .map(|(i, p)| (i, selected(p)))
+        .filter(|(_, n)| *n > 0)
+        .min_by_key(|(i, n)| (*n, *i))?;
+    let mut after = snap.clone();
+    let port = after.cluster.network_policies[at]
+        .ingress
+        .iter_mut()
+        .flat_map(|r| r.ports.iter_mut())
+        .find_map(|port| match &mut port.port {
+            Some(netpath::model::cluster::PortRef::Number(n)) if *n < u16::MAX => Some(n),
+            _ => None,
+        })?;
+    *port += 1;
+    Some(after)
+}
+
 fn scale(c: &mut Criterion) {
     for spec in sizes() {
         let dir: PathBuf = std::env::temp_dir().join(format!(
@@ -94,6 +134,11 @@ fn scale(c: &mut Criterion) {
                 netpath::matrix::build(black_box(&snap.cluster), netpath::matrix::Grouping::Pod)
             })
         });
+        if let Some(after) = one_policy_edited(&snap) {
+            g.bench_function("diff (one NetworkPolicy port changed)", |b| {
+                b.iter(|| netpath::diff::diff(black_box(&snap), black_box(&after)))
+            });
+        }
         g.finish();
         let _ = std::fs::remove_dir_all(&dir);
     }

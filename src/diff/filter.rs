@@ -9,7 +9,11 @@
 //! traced. Changes that act in the middle of paths (NACLs, routes, gateways, addresses) turn
 //! the filter off.
 
-use crate::model::{tag_value, InterfaceKind, Snapshot};
+use crate::graph::FastMap;
+use crate::kube::proxy::observed_endpoints;
+use crate::model::cluster::Pod;
+use crate::model::{tag_value, Interface, InterfaceKind, Snapshot};
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -52,129 +56,222 @@ impl PairFilter {
         Some(f)
     }
 
-    fn instance_of_ip(&self, s: &Snapshot, ip: IpAddr) -> bool {
-        s.cloud.interfaces.values().any(|e| {
-            e.owns(ip)
-                && e.instance_id
-                    .as_ref()
-                    .is_some_and(|i| self.instances.contains(i))
-        })
+    /// The filter's questions about one snapshot, with that snapshot's lookups built once
+    /// (pods by name and address, Service endpoints, kube-proxy DNAT targets).
+    pub fn in_snapshot<'a>(&'a self, s: &'a Snapshot) -> Relevance<'a> {
+        Relevance::new(self, s)
     }
 
-    fn pod_hit(&self, s: &Snapshot, key: &str) -> bool {
-        if self.pods.contains(key) {
-            return true;
-        }
-        let Some(p) = s.cluster.pods.iter().find(|p| p.meta.key() == key) else {
-            return false;
-        };
-        p.pod_ips.iter().any(|ip| self.instance_of_ip(s, *ip))
-            || p.host_ip.is_some_and(|ip| self.instance_of_ip(s, ip))
-    }
-
-    fn address_hit(&self, s: &Snapshot, ip: IpAddr) -> bool {
-        if self.instance_of_ip(s, ip) {
-            return true;
-        }
-        s.cluster
-            .pods
-            .iter()
-            .filter(|p| p.pod_ips.contains(&ip))
-            .any(|p| self.pod_hit(s, &p.meta.key()))
-    }
-
-    /// True when a flow from or to the endpoint `name` may be affected, in snapshot `s`.
+    /// True when a flow from or to the endpoint `name` may be affected, in snapshot `s`
+    /// (one question; [`PairFilter::in_snapshot`] answers many at the cost of one).
     pub fn relevant(&self, s: &Snapshot, name: &str) -> bool {
+        self.in_snapshot(s).relevant(name)
+    }
+}
+
+/// [`PairFilter`] applied to one snapshot: the endpoints it names, looked up by key and
+/// address instead of by scanning the snapshot for every question.
+pub struct Relevance<'a> {
+    filter: &'a PairFilter,
+    s: &'a Snapshot,
+    /// Interfaces of the filter's instances.
+    interfaces: Vec<&'a Interface>,
+    /// Pods by `namespace/name` (the first of a name, as a scan finds it).
+    pods: FastMap<String, &'a Pod>,
+    /// Pods by address, in snapshot order.
+    pods_by_ip: FastMap<IpAddr, Vec<&'a Pod>>,
+    /// Addresses each Service (`namespace/name`) forwards to in its EndpointSlices and
+    /// Endpoints.
+    service_addresses: FastMap<String, Vec<IpAddr>>,
+    /// The DNAT targets of every kube-proxy service chain, with the `namespace/name:port`
+    /// its comment names.
+    observed: Vec<(String, Vec<IpAddr>)>,
+    /// Indexes into `observed` by what precedes the name's first colon.
+    observed_by_service: FastMap<String, Vec<usize>>,
+    exposed: OnceCell<bool>,
+    targets: OnceCell<bool>,
+}
+
+impl<'a> Relevance<'a> {
+    fn new(filter: &'a PairFilter, s: &'a Snapshot) -> Self {
+        let interfaces = s
+            .cloud
+            .interfaces
+            .values()
+            .filter(|e| {
+                e.instance_id
+                    .as_ref()
+                    .is_some_and(|i| filter.instances.contains(i))
+            })
+            .collect();
+        let mut pods = FastMap::default();
+        let mut pods_by_ip: FastMap<IpAddr, Vec<&Pod>> = FastMap::default();
+        for p in &s.cluster.pods {
+            pods.entry(p.meta.key()).or_insert(p);
+            for ip in &p.pod_ips {
+                pods_by_ip.entry(*ip).or_default().push(p);
+            }
+        }
+        let mut service_addresses: FastMap<String, Vec<IpAddr>> = FastMap::default();
+        for e in &s.cluster.endpoint_slices {
+            if let Some(name) = &e.service_name {
+                let key = crate::cat!(e.meta.namespace_or_default(), '/', name);
+                service_addresses.entry(key).or_default().extend(
+                    e.endpoints
+                        .iter()
+                        .flat_map(|e| e.addresses.iter())
+                        .filter_map(|a| a.parse::<IpAddr>().ok()),
+                );
+            }
+        }
+        for e in &s.cluster.endpoints {
+            let key = crate::cat!(e.meta.namespace_or_default(), '/', e.meta.name);
+            service_addresses.entry(key).or_default().extend(
+                e.subsets
+                    .iter()
+                    .flat_map(|ss| ss.addresses.iter().chain(ss.not_ready_addresses.iter()))
+                    .filter_map(|a| a.ip),
+            );
+        }
+        let observed = s
+            .iptables
+            .iter()
+            .flat_map(observed_endpoints)
+            .filter_map(|o| {
+                let ips = o.endpoints.into_iter().map(|(ip, _)| ip).collect();
+                o.service.map(|name| (name, ips))
+            })
+            .collect::<Vec<(String, Vec<IpAddr>)>>();
+        let mut observed_by_service: FastMap<String, Vec<usize>> = FastMap::default();
+        for (i, (name, _)) in observed.iter().enumerate() {
+            if let Some((service, _)) = name.split_once(':') {
+                observed_by_service
+                    .entry(service.to_string())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        Relevance {
+            filter,
+            s,
+            interfaces,
+            pods,
+            pods_by_ip,
+            service_addresses,
+            observed,
+            observed_by_service,
+            exposed: OnceCell::new(),
+            targets: OnceCell::new(),
+        }
+    }
+
+    /// True when a flow from or to the endpoint `name` may be affected.
+    pub fn relevant(&self, name: &str) -> bool {
+        let s = self.s;
         if name == "internet" {
             return false;
         }
         if name.starts_with("lb/") {
-            return self.exposed_hit(s) || self.targets_hit(s);
+            return self.exposed_hit() || self.targets_hit();
         }
         if let Some(n) = name.strip_prefix("node/") {
-            return self.exposed_hit(s)
+            return self.exposed_hit()
                 || s.cluster
                     .nodes
                     .iter()
                     .filter(|x| x.meta.name == n)
                     .filter_map(|x| x.aws_instance.as_ref())
-                    .any(|a| self.instances.contains(&a.instance_id))
+                    .any(|a| self.filter.instances.contains(&a.instance_id))
                 || s.cluster.nodes.iter().all(|x| x.meta.name != n);
         }
         if let Some(key) = name.strip_prefix("svc/") {
-            return self.service_hit(s, key);
+            return self.service_hit(key);
         }
         if let Some(n) = name.strip_prefix("instance/") {
-            return s
-                .cloud
-                .instances
-                .values()
-                .any(|i| tag_value(&i.tags, "Name") == Some(n) && self.instances.contains(&i.id));
+            return s.cloud.instances.values().any(|i| {
+                tag_value(&i.tags, "Name") == Some(n) && self.filter.instances.contains(&i.id)
+            });
         }
         if name.starts_with("i-") {
-            return self.instances.contains(name);
+            return self.filter.instances.contains(name);
         }
-        if s.cluster.pods.iter().any(|p| p.meta.key() == name) {
-            return self.pod_hit(s, name);
+        if self.pods.contains_key(name) {
+            return self.pod_hit(name);
         }
         true
     }
 
+    fn instance_of_ip(&self, ip: IpAddr) -> bool {
+        self.interfaces.iter().any(|e| e.owns(ip))
+    }
+
+    fn pod_hit(&self, key: &str) -> bool {
+        if self.filter.pods.contains(key) {
+            return true;
+        }
+        let Some(p) = self.pods.get(key) else {
+            return false;
+        };
+        p.pod_ips.iter().any(|ip| self.instance_of_ip(*ip))
+            || p.host_ip.is_some_and(|ip| self.instance_of_ip(ip))
+    }
+
+    fn address_hit(&self, ip: IpAddr) -> bool {
+        if self.instance_of_ip(ip) {
+            return true;
+        }
+        self.pods_by_ip
+            .get(&ip)
+            .is_some_and(|pods| pods.iter().any(|p| self.pod_hit(&p.meta.key())))
+    }
+
     /// A Service reachable through node ports (NodePort, LoadBalancer) forwards to an
     /// affected endpoint.
-    fn exposed_hit(&self, s: &Snapshot) -> bool {
-        s.cluster
-            .services
-            .iter()
-            .filter(|svc| svc.ports.iter().any(|p| p.node_port.is_some()))
-            .any(|svc| self.service_hit(s, &svc.meta.key()))
+    fn exposed_hit(&self) -> bool {
+        *self.exposed.get_or_init(|| {
+            self.s
+                .cluster
+                .services
+                .iter()
+                .filter(|svc| svc.ports.iter().any(|p| p.node_port.is_some()))
+                .any(|svc| self.service_hit(&svc.meta.key()))
+        })
     }
 
     /// A load balancer target is an affected instance or address.
-    fn targets_hit(&self, s: &Snapshot) -> bool {
-        s.cloud
-            .target_groups
-            .values()
-            .flat_map(|tg| tg.targets.iter().flatten())
-            .any(|t| {
-                self.instances.contains(&t.id)
-                    || t.id
-                        .parse::<IpAddr>()
-                        .is_ok_and(|ip| self.address_hit(s, ip))
-            })
+    fn targets_hit(&self) -> bool {
+        *self.targets.get_or_init(|| {
+            self.s
+                .cloud
+                .target_groups
+                .values()
+                .flat_map(|tg| tg.targets.iter().flatten())
+                .any(|t| {
+                    self.filter.instances.contains(&t.id)
+                        || t.id.parse::<IpAddr>().is_ok_and(|ip| self.address_hit(ip))
+                })
+        })
     }
 
-    fn service_hit(&self, s: &Snapshot, key: &str) -> bool {
-        let (ns, name) = key.split_once('/').unwrap_or(("default", key));
-        let sliced = s
-            .cluster
-            .endpoint_slices
-            .iter()
-            .filter(|e| {
-                e.meta.namespace_or_default() == ns && e.service_name.as_deref() == Some(name)
-            })
-            .flat_map(|e| e.endpoints.iter())
-            .flat_map(|e| e.addresses.iter())
-            .filter_map(|a| a.parse::<IpAddr>().ok());
-        let legacy = s
-            .cluster
-            .endpoints
-            .iter()
-            .filter(|e| e.meta.namespace_or_default() == ns && e.meta.name == name)
-            .flat_map(|e| e.subsets.iter())
-            .flat_map(|ss| ss.addresses.iter().chain(ss.not_ready_addresses.iter()))
-            .filter_map(|a| a.ip);
-        let prefix = format!("{key}:");
-        let observed = s
-            .iptables
-            .iter()
-            .flat_map(crate::kube::proxy::observed_endpoints)
-            .filter(|o| o.service.as_deref().is_some_and(|x| x.starts_with(&prefix)))
-            .flat_map(|o| o.endpoints.into_iter().map(|(ip, _)| ip))
-            .collect::<Vec<_>>();
-        sliced
-            .chain(legacy)
-            .chain(observed)
-            .any(|ip| self.address_hit(s, ip))
+    fn service_hit(&self, key: &str) -> bool {
+        let listed = match key.split_once('/') {
+            Some(_) => self.service_addresses.get(key),
+            None => self.service_addresses.get(&crate::cat!("default/", key)),
+        };
+        let hit = |ips: &Vec<IpAddr>| ips.iter().any(|ip| self.address_hit(*ip));
+        if listed.is_some_and(hit) {
+            return true;
+        }
+        if key.contains(':') {
+            let prefix = crate::cat!(key, ':');
+            return self
+                .observed
+                .iter()
+                .filter(|(name, _)| name.starts_with(&prefix))
+                .any(|(_, ips)| hit(ips));
+        }
+        self.observed_by_service
+            .get(key)
+            .is_some_and(|all| all.iter().any(|&i| hit(&self.observed[i].1)))
     }
 }

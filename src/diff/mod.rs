@@ -306,7 +306,6 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> DiffResult {
 /// both (the reference the pruning is checked against).
 pub fn diff_with(before: &Snapshot, after: &Snapshot, prune: bool) -> DiffResult {
     let (ixb, ixa) = (Index::compile(before), Index::compile(after));
-    let (b, a) = (Side::new(before, &ixb), Side::new(after, &ixa));
     let mut scope = scope::compare(before, after);
     if !prune {
         scope.filter = None;
@@ -327,94 +326,28 @@ pub fn diff_with(before: &Snapshot, after: &Snapshot, prune: bool) -> DiffResult
     }
     // Endpoints a local change can affect (in either snapshot), when the change is local.
     let near: Option<BTreeSet<&String>> = scope.filter.as_ref().map(|f| {
+        let (rb, ra) = (f.in_snapshot(before), f.in_snapshot(after));
         eps.sources
             .iter()
             .chain(eps.destinations.iter())
-            .filter(|n| f.relevant(before, n) || f.relevant(after, n))
+            .filter(|n| rb.relevant(n) || ra.relevant(n))
             .collect()
     });
-    for src in &eps.sources {
-        for dst in &eps.destinations {
-            if src == dst {
-                continue;
-            }
-            if near
-                .as_ref()
-                .is_some_and(|n| !n.contains(src) && !n.contains(dst))
-            {
-                continue;
-            }
-            let (eb, ea) = (b.resolve(src, dst), a.resolve(src, dst));
-            if eb.is_none() && ea.is_none() {
-                continue;
-            }
-            result.classes += classes.len();
-            let before_traces: Vec<Option<TraceResult>> = classes
-                .iter()
-                .map(|(p, r)| {
-                    eb.as_ref()
-                        .map(|e| b.trace(e, *p, r.map(|r| r.lo).unwrap_or(0)))
-                })
-                .collect();
-            let mut tokens = BTreeSet::new();
-            for t in before_traces.iter().flatten() {
-                touched(t, &mut tokens);
-            }
-            let same_ends = match (&eb, &ea) {
-                (Some(x), Some(y)) => x.0.ip == y.0.ip && x.1.ips == y.1.ips,
-                _ => false,
-            };
-            if same_ends && !scope.affects(&tokens) {
-                continue;
-            }
-            result.retraced += classes.len();
-            let mut pending: Option<FlowChange> = None;
-            let mut pending_sigs: Option<(Option<TraceSig>, Option<TraceSig>)> = None;
-            for ((proto, range), bt) in classes.iter().zip(before_traces.iter()) {
-                let at = ea
-                    .as_ref()
-                    .map(|e| a.trace(e, *proto, range.map(|r| r.lo).unwrap_or(0)));
-                let ob = outcome(before, bt.as_ref());
-                let oa = outcome(after, at.as_ref());
-                // An endpoint that exists on one side only: only a change of reachability
-                // counts (a new pod that nothing reaches is not a changed flow).
-                let one_sided = ob.sig.is_none() || oa.sig.is_none();
-                if ob.sig == oa.sig || (one_sided && rank(ob.reachable) == rank(oa.reachable)) {
-                    if let Some(c) = pending.take() {
-                        result.changes.push(c);
-                    }
-                    pending_sigs = None;
-                    continue;
-                }
-                let sigs = (ob.sig.clone(), oa.sig.clone());
-                if let (Some(c), Some(ps)) = (pending.as_mut(), pending_sigs.as_ref()) {
-                    if c.protocol == *proto && *ps == sigs {
-                        if let Some(r) = range {
-                            c.ports.insert(*r);
-                        }
-                        continue;
-                    }
-                }
-                if let Some(c) = pending.take() {
-                    result.changes.push(c);
-                }
-                let mut c = change(src, dst, *proto, *range, &ob, &oa, &scope.ids);
-                c.after_at = match &c.cause {
-                    Some(d) if !c.cause_lost => d.file.clone().zip(d.line),
-                    Some(d) => scope
-                        .ids
-                        .iter()
-                        .filter(|id| d.rule.contains(id.as_str()))
-                        .find_map(|id| locate(after, id)),
-                    None => None,
-                };
-                pending = Some(c);
-                pending_sigs = Some(sigs);
-            }
-            if let Some(c) = pending.take() {
-                result.changes.push(c);
-            }
-        }
+    let ctx = PairContext {
+        before,
+        after,
+        ixb: &ixb,
+        ixa: &ixa,
+        scope: &scope,
+        classes: &classes,
+        near: near.as_ref(),
+        destinations: &eps.destinations,
+    };
+    let sources: Vec<&String> = eps.sources.iter().collect();
+    for part in in_parallel(&sources, |part| ctx.sources(part)) {
+        result.classes += part.classes;
+        result.retraced += part.retraced;
+        result.changes.extend(part.changes);
     }
     result.changes.sort_by(|x, y| {
         (x.kind, x.src != "internet", &x.src, &x.dst, x.protocol)
@@ -422,6 +355,156 @@ pub fn diff_with(before: &Snapshot, after: &Snapshot, prune: bool) -> DiffResult
             .then_with(|| x.ports.ranges().cmp(y.ports.ranges()))
     });
     result
+}
+
+/// What every endpoint pair of a diff is compared with.
+struct PairContext<'a> {
+    before: &'a Snapshot,
+    after: &'a Snapshot,
+    ixb: &'a Index,
+    ixa: &'a Index,
+    scope: &'a scope::ChangeScope,
+    classes: &'a [(Protocol, Option<PortRange>)],
+    /// The endpoints a local change can affect; `None` when every pair counts.
+    near: Option<&'a BTreeSet<&'a String>>,
+    destinations: &'a BTreeSet<String>,
+}
+
+/// The changes found for some sources, with the class counts of the summary.
+#[derive(Default)]
+struct PartResult {
+    changes: Vec<FlowChange>,
+    classes: usize,
+    retraced: usize,
+}
+
+/// Runs `work` over interleaved shares of `items` on the available cores (at most one share
+/// per item) and returns the results in share order. Each share sees its items in order.
+fn in_parallel<'i, T: Sync, R: Send>(
+    items: &'i [T],
+    work: impl Fn(Vec<&'i T>) -> R + Sync,
+) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |w| w.get())
+        .clamp(1, 8)
+        .min(items.len().max(1));
+    let share = |k: usize| items.iter().skip(k).step_by(workers).collect::<Vec<_>>();
+    if workers == 1 {
+        return vec![work(share(0))];
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..workers)
+            .map(|k| {
+                let (work, part) = (&work, share(k));
+                scope.spawn(move || work(part))
+            })
+            .collect();
+        let mut out = vec![work(share(0))];
+        for h in handles {
+            match h.join() {
+                Ok(r) => out.push(r),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
+impl PairContext<'_> {
+    /// Compares every pair whose source is one of `sources`.
+    fn sources(&self, sources: Vec<&&String>) -> PartResult {
+        let (b, a) = (
+            Side::new(self.before, self.ixb),
+            Side::new(self.after, self.ixa),
+        );
+        let (before, after) = (self.before, self.after);
+        let (scope, classes, near) = (self.scope, self.classes, self.near);
+        let mut result = PartResult::default();
+        for src in sources.into_iter().copied() {
+            for dst in self.destinations {
+                if src == dst {
+                    continue;
+                }
+                if near
+                    .as_ref()
+                    .is_some_and(|n| !n.contains(src) && !n.contains(dst))
+                {
+                    continue;
+                }
+                let (eb, ea) = (b.resolve(src, dst), a.resolve(src, dst));
+                if eb.is_none() && ea.is_none() {
+                    continue;
+                }
+                result.classes += classes.len();
+                let before_traces: Vec<Option<TraceResult>> = classes
+                    .iter()
+                    .map(|(p, r)| {
+                        eb.as_ref()
+                            .map(|e| b.trace(e, *p, r.map(|r| r.lo).unwrap_or(0)))
+                    })
+                    .collect();
+                let mut tokens = BTreeSet::new();
+                for t in before_traces.iter().flatten() {
+                    touched(t, &mut tokens);
+                }
+                let same_ends = match (&eb, &ea) {
+                    (Some(x), Some(y)) => x.0.ip == y.0.ip && x.1.ips == y.1.ips,
+                    _ => false,
+                };
+                if same_ends && !scope.affects(&tokens) {
+                    continue;
+                }
+                result.retraced += classes.len();
+                let mut pending: Option<FlowChange> = None;
+                let mut pending_sigs: Option<(Option<TraceSig>, Option<TraceSig>)> = None;
+                for ((proto, range), bt) in classes.iter().zip(before_traces.iter()) {
+                    let at = ea
+                        .as_ref()
+                        .map(|e| a.trace(e, *proto, range.map(|r| r.lo).unwrap_or(0)));
+                    let ob = outcome(before, bt.as_ref());
+                    let oa = outcome(after, at.as_ref());
+                    // An endpoint that exists on one side only: only a change of reachability
+                    // counts (a new pod that nothing reaches is not a changed flow).
+                    let one_sided = ob.sig.is_none() || oa.sig.is_none();
+                    if ob.sig == oa.sig || (one_sided && rank(ob.reachable) == rank(oa.reachable)) {
+                        if let Some(c) = pending.take() {
+                            result.changes.push(c);
+                        }
+                        pending_sigs = None;
+                        continue;
+                    }
+                    let sigs = (ob.sig.clone(), oa.sig.clone());
+                    if let (Some(c), Some(ps)) = (pending.as_mut(), pending_sigs.as_ref()) {
+                        if c.protocol == *proto && *ps == sigs {
+                            if let Some(r) = range {
+                                c.ports.insert(*r);
+                            }
+                            continue;
+                        }
+                    }
+                    if let Some(c) = pending.take() {
+                        result.changes.push(c);
+                    }
+                    let mut c = change(src, dst, *proto, *range, &ob, &oa, &scope.ids);
+                    c.after_at = match &c.cause {
+                        Some(d) if !c.cause_lost => d.file.clone().zip(d.line),
+                        Some(d) => scope
+                            .ids
+                            .iter()
+                            .filter(|id| d.rule.contains(id.as_str()))
+                            .find_map(|id| locate(after, id)),
+                        None => None,
+                    };
+                    pending = Some(c);
+                    pending_sigs = Some(sigs);
+                }
+                if let Some(c) = pending.take() {
+                    result.changes.push(c);
+                }
+            }
+        }
+        result
+    }
 }
 
 fn change(

@@ -102,6 +102,14 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
     let Some(nat) = dump.table("nat") else {
         return Vec::new();
     };
+    // The rules jumping to each chain, in file order, found in one pass.
+    let mut jumps: crate::graph::FastMap<&str, Vec<&crate::model::iptables::Rule>> =
+        crate::graph::FastMap::default();
+    for r in nat.chains.values().flat_map(|c| c.rules.iter()) {
+        if let Some(target) = r.jump_chain() {
+            jumps.entry(target).or_default().push(r);
+        }
+    }
     let mut out = Vec::new();
     for (name, chain) in &nat.chains {
         let local = name.starts_with("KUBE-SVL-");
@@ -122,12 +130,8 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
                 }
             }
         }
-        let jumpers: Vec<_> = nat
-            .chains
-            .values()
-            .flat_map(|c| c.rules.iter())
-            .filter(|r| r.jump_chain() == Some(name.as_str()))
-            .collect();
+        let jumpers: &[&crate::model::iptables::Rule] =
+            jumps.get(name.as_str()).map_or(&[], Vec::as_slice);
         if service.is_none() {
             service = jumpers
                 .iter()
