@@ -9,12 +9,14 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::iptables::{
-    AddrMatch, Chain, Counters, IfaceMatch, IptablesDump, MarkOp, Match, PortMatch, ProtoMatch,
-    RawOption, RecentAction, Rule, RuleBody, Table, Target,
+    AddrMatch, Chain, ChainBody, ChainEntry, ChainHasher, Counters, IfaceMatch, IptablesDump,
+    MarkOp, Match, PortMatch, ProtoMatch, RawOption, RecentAction, RuleBody, Table, Target,
 };
 use crate::source::{FileId, Provenance};
+use indexmap::IndexMap;
 use ipnet::IpNet;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,6 +35,15 @@ pub struct RuleCache {
     /// Runs of consecutive `-A CHAIN` lines (as written, line ends included) whose every line
     /// is in the cache: a dump that repeats the run takes its rules without a lookup per line.
     blocks: HashMap<String, Arc<[CachedRule]>, foldhash::fast::RandomState>,
+    /// Chain names met so far, each held once.
+    names: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// Chain contents met so far, by [`ChainKey`] hash: a dump whose chain reads the same
+    /// (same rule bodies at the same relative lines) shares it.
+    chains: HashMap<u64, Arc<ChainBody>, foldhash::fast::RandomState>,
+    /// Hashes [`ChainKey`]s.
+    chain_hasher: foldhash::fast::RandomState,
+    /// Emptied rule lists, reused for the chains of the next table.
+    spare: Vec<Vec<ChainEntry>>,
 }
 
 /// Parsed lines by their text (a fast, non-cryptographic hash: the keys are the dump's own lines).
@@ -42,7 +53,7 @@ type LineMap = HashMap<String, CachedRule, foldhash::fast::RandomState>;
 #[derive(Debug, Clone)]
 struct CachedRule {
     /// The chain the line appends to (`-A CHAIN`).
-    chain: String,
+    chain: Arc<str>,
     /// `-j NAME` / `-g NAME` and its column, when the rule has a target.
     target: Option<(String, u32)>,
     /// Whether that target's name is a target extension (ACCEPT, DNAT, ...).
@@ -55,11 +66,15 @@ struct CachedRule {
 /// target names a declared chain, or an extension, exactly as it did there. `Some` when it does,
 /// carrying the jump (name, line `n`, column) to a chain not declared yet, for COMMIT to find;
 /// `None` when the line must be parsed again.
-fn same_target(table: &Table, cached: &CachedRule, n: u32) -> Option<Option<(String, u32, u32)>> {
+fn same_target(
+    table: &TableBuilder,
+    cached: &CachedRule,
+    n: u32,
+) -> Option<Option<(String, u32, u32)>> {
     let Some((name, col)) = &cached.target else {
         return Some(None);
     };
-    let declared = table.chains.contains_key(name);
+    let declared = table.chains.contains_key(name.as_str());
     let as_chain = declared || !cached.target_is_extension;
     let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
     if as_chain != was_chain {
@@ -82,12 +97,20 @@ impl RuleCache {
             seed: Arc::clone(&seed),
             own: LineMap::default(),
             blocks: self.blocks.clone(),
+            names: self.names.clone(),
+            chains: self.chains.clone(),
+            chain_hasher: self.chain_hasher.clone(),
+            spare: Vec::new(),
         };
         (
             RuleCache {
                 seed,
                 own: LineMap::default(),
                 blocks: self.blocks,
+                names: self.names,
+                chains: self.chains,
+                chain_hasher: self.chain_hasher,
+                spare: Vec::new(),
             },
             other,
         )
@@ -95,6 +118,117 @@ impl RuleCache {
     fn get(&self, line: &str) -> Option<&CachedRule> {
         self.own.get(line).or_else(|| self.seed.get(line))
     }
+    /// The chain name `name`, held once.
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return Arc::clone(n);
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.names.insert(Arc::clone(&n));
+        n
+    }
+    /// An empty rule list (one emptied before, when there is one).
+    fn rule_list(&mut self) -> Vec<ChainEntry> {
+        self.spare.pop().unwrap_or_default()
+    }
+    /// The finished table: each chain's content shared with an earlier one that reads the same.
+    fn finish(&mut self, t: TableBuilder) -> Table {
+        let mut chains = IndexMap::with_capacity_and_hasher(t.chains.len(), ChainHasher::default());
+        for (name, b) in t.chains {
+            let chain = self.share(&name, b);
+            chains.insert(name, chain);
+        }
+        Table {
+            name: t.name,
+            line: t.line,
+            chains,
+        }
+    }
+    /// One finished chain, its rules stored relative to its first rule's line.
+    fn share(&mut self, name: &Arc<str>, mut b: ChainBuilder) -> Chain {
+        let base = b.rules.iter().map(|r| r.offset).min().unwrap_or(0);
+        for r in &mut b.rules {
+            r.offset -= base;
+        }
+        let key = ChainKey {
+            name,
+            policy: b.policy.as_deref(),
+            counters: b.counters,
+            entries: &b.rules,
+        };
+        let hash = self.chain_hasher.hash_one(&key);
+        let body = match self.chains.get(&hash) {
+            Some(body) if key.is(body) => Arc::clone(body),
+            seen => {
+                let fresh = seen.is_none();
+                let body = Arc::new(ChainBody {
+                    name: Arc::clone(name),
+                    policy: b.policy,
+                    counters: b.counters,
+                    entries: b.rules.as_slice().to_vec(),
+                });
+                if fresh {
+                    self.chains.insert(hash, Arc::clone(&body));
+                }
+                body
+            }
+        };
+        b.rules.clear();
+        self.spare.push(b.rules);
+        Chain::new(b.line, base, body)
+    }
+}
+
+/// A chain's content as it is looked up among the chains met before: rule bodies compare by
+/// identity (one line parsed once is one body), so equal keys mean equal chains.
+struct ChainKey<'a> {
+    name: &'a str,
+    policy: Option<&'a str>,
+    counters: Option<Counters>,
+    entries: &'a [ChainEntry],
+}
+
+impl ChainKey<'_> {
+    /// Whether `body` is this chain.
+    fn is(&self, body: &ChainBody) -> bool {
+        *body.name == *self.name
+            && body.policy.as_deref() == self.policy
+            && body.counters == self.counters
+            && body.entries.len() == self.entries.len()
+            && body
+                .entries
+                .iter()
+                .zip(self.entries)
+                .all(|(a, b)| a.offset == b.offset && Arc::ptr_eq(&a.body, &b.body))
+    }
+}
+
+impl Hash for ChainKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.policy.hash(state);
+        self.counters.map(|c| (c.packets, c.bytes)).hash(state);
+        self.entries.len().hash(state);
+        for e in self.entries {
+            e.offset.hash(state);
+            (Arc::as_ptr(&e.body) as usize).hash(state);
+        }
+    }
+}
+
+/// A table while its lines are read.
+struct TableBuilder {
+    name: String,
+    line: u32,
+    chains: IndexMap<Arc<str>, ChainBuilder, ChainHasher>,
+}
+
+/// A chain while its table is read: rule entries carry their absolute lines.
+struct ChainBuilder {
+    line: u32,
+    policy: Option<String>,
+    counters: Option<Counters>,
+    rules: Vec<ChainEntry>,
 }
 
 /// Parses one `iptables-save` dump; the node is named by a first-line comment or the file name.
@@ -560,7 +694,7 @@ struct Parser<'a> {
     /// The target name and column of the rule being parsed.
     last_target: Option<(String, u32)>,
     dump: IptablesDump,
-    current: Option<Table>,
+    current: Option<TableBuilder>,
     /// Jumps to chains not declared when seen: `(chain, line, col)`, checked at COMMIT.
     pending: Vec<(String, u32, u32)>,
 }
@@ -573,9 +707,9 @@ impl Parser<'_> {
         );
     }
 
-    fn finish_table(&mut self, t: Table) {
+    fn finish_table(&mut self, t: TableBuilder) {
         for (chain, line, col) in std::mem::take(&mut self.pending) {
-            if !t.chains.contains_key(&chain) {
+            if !t.chains.contains_key(chain.as_str()) {
                 self.err(
                     line,
                     col,
@@ -584,7 +718,8 @@ impl Parser<'_> {
                 );
             }
         }
-        self.dump.tables.push(t);
+        let table = self.cache.finish(t);
+        self.dump.tables.push(table);
     }
 
     fn line(&mut self, n: u32, line: &str) {
@@ -612,12 +747,28 @@ impl Parser<'_> {
                     "*nat, *filter, *mangle, *raw or *security",
                 );
             }
-            self.current = Some(Table {
+            self.current = Some(TableBuilder {
                 name: name.to_string(),
                 line: n,
                 chains: Default::default(),
             });
             return;
+        }
+        if let Some(decl) = trimmed.strip_prefix(':') {
+            if self.current.is_some() && !decl.contains('"') {
+                // A declaration without quotes splits on whitespace alone (as `tokenize`
+                // would), without a token per word.
+                let mut words = decl.split_whitespace();
+                let name = if decl.starts_with(char::is_whitespace) {
+                    ""
+                } else {
+                    words.next().unwrap_or_default()
+                };
+                let policy = words.next();
+                let counters = words.next();
+                self.declare(n, name, policy, counters);
+                return;
+            }
         }
         if trimmed == "COMMIT" {
             match self.current.take() {
@@ -656,7 +807,8 @@ impl Parser<'_> {
         }
         if let Some(first) = toks.first() {
             if let Some(name) = first.text.strip_prefix(':') {
-                self.declare(n, name, &toks[1..]);
+                let word = |i: usize| toks.get(i).map(|t| t.text.as_str());
+                self.declare(n, name, word(1), word(2));
                 return;
             }
         }
@@ -680,13 +832,13 @@ impl Parser<'_> {
             "-A" | "--append" | "-I" | "--insert" => self.rule(n, line, counters, cmd, &rest[1..]),
             "-N" | "--new-chain" => {
                 if let Some(name) = self.arg(n, cmd, rest.get(1)) {
-                    self.declare(n, &name, &[]);
+                    self.declare(n, &name, None, None);
                 }
             }
             "-X" | "--delete-chain" => {
                 if let Some(name) = rest.get(1) {
                     if let Some(t) = self.current.as_mut() {
-                        t.chains.shift_remove(&name.text);
+                        t.chains.shift_remove(name.text.as_str());
                     }
                 }
             }
@@ -694,7 +846,7 @@ impl Parser<'_> {
                 if let Some(t) = self.current.as_mut() {
                     match rest.get(1) {
                         Some(name) => {
-                            if let Some(c) = t.chains.get_mut(&name.text) {
+                            if let Some(c) = t.chains.get_mut(name.text.as_str()) {
                                 c.rules.clear();
                             }
                         }
@@ -726,7 +878,8 @@ impl Parser<'_> {
         }
     }
 
-    fn declare(&mut self, n: u32, name: &str, rest: &[Tok]) {
+    /// Declares chain `name` on line `n` with the words that follow it (policy, counters).
+    fn declare(&mut self, n: u32, name: &str, policy: Option<&str>, counters: Option<&str>) {
         if name.is_empty() {
             self.err(
                 n,
@@ -736,19 +889,22 @@ impl Parser<'_> {
             );
             return;
         }
-        let policy = rest.first().map(|t| t.text.clone()).filter(|p| p != "-");
-        let counters = rest.get(1).and_then(|t| parse_counters(&t.text));
-        if let Some(t) = self.current.as_mut() {
-            t.chains.insert(
-                name.to_string(),
-                Chain {
-                    name: name.to_string(),
+        let policy = policy.filter(|p| *p != "-").map(str::to_string);
+        let counters = counters.and_then(parse_counters);
+        if self.current.is_some() {
+            let name = self.cache.intern(name);
+            let rules = self.cache.rule_list();
+            if let Some(t) = self.current.as_mut() {
+                let chain = ChainBuilder {
+                    line: n,
                     policy,
                     counters,
-                    line: n,
-                    rules: Vec::new(),
-                },
-            );
+                    rules,
+                };
+                if let Some(old) = t.chains.insert(name, chain) {
+                    self.cache.spare.push(old.rules);
+                }
+            }
         }
     }
 
@@ -777,15 +933,18 @@ impl Parser<'_> {
             return;
         };
         let table_name = table.name.clone();
-        if !table.chains.contains_key(&chain) {
+        if !table.chains.contains_key(chain.as_str()) {
             if builtin_chains(&table_name).contains(&chain.as_str()) {
+                let name = self.cache.intern(&chain);
+                let rules = self.cache.rule_list();
                 if let Some(t) = self.current.as_mut() {
                     t.chains.insert(
-                        chain.clone(),
-                        Chain {
-                            name: chain.clone(),
+                        name,
+                        ChainBuilder {
+                            line: 0,
                             policy: Some("ACCEPT".into()),
-                            ..Default::default()
+                            counters: None,
+                            rules,
                         },
                     );
                 }
@@ -811,7 +970,7 @@ impl Parser<'_> {
                 if self.diags.items.len() == before {
                     let target = self.last_target.take();
                     let cached = CachedRule {
-                        chain: chain.clone(),
+                        chain: self.cache.intern(&chain),
                         target_is_extension: target
                             .as_ref()
                             .is_some_and(|(name, _)| TARGET_EXTENSIONS.contains(&name.as_str())),
@@ -820,11 +979,11 @@ impl Parser<'_> {
                     };
                     self.cache.own.insert(text.to_string(), cached);
                 }
-                Rule { line: n, body }
+                ChainEntry { offset: n, body }
             }
         };
         if let Some(t) = self.current.as_mut() {
-            if let Some(c) = t.chains.get_mut(&chain) {
+            if let Some(c) = t.chains.get_mut(chain.as_str()) {
                 match insert_at {
                     Some(i) if i <= c.rules.len() => c.rules.insert(i, rule),
                     _ => c.rules.push(rule),
@@ -874,7 +1033,7 @@ impl Parser<'_> {
         let Some(table) = self.current.as_mut() else {
             return false;
         };
-        let Some(chain_index) = table.chains.get_index_of(first.chain.as_str()) else {
+        let Some(chain_index) = table.chains.get_index_of(&*first.chain) else {
             return false;
         };
         let pending_before = self.pending.len();
@@ -890,8 +1049,8 @@ impl Parser<'_> {
         if let Some((_, chain)) = table.chains.get_index_mut(chain_index) {
             chain
                 .rules
-                .extend(rules.iter().enumerate().map(|(i, c)| Rule {
-                    line: n + i as u32,
+                .extend(rules.iter().enumerate().map(|(i, c)| ChainEntry {
+                    offset: n + i as u32,
                     body: Arc::clone(&c.body),
                 }));
         }
@@ -908,15 +1067,15 @@ impl Parser<'_> {
         let Some(table) = self.current.as_mut() else {
             return false;
         };
-        let Some(chain_index) = table.chains.get_index_of(cached.chain.as_str()) else {
+        let Some(chain_index) = table.chains.get_index_of(&*cached.chain) else {
             return false;
         };
         let Some(pending) = same_target(table, cached, n) else {
             return false;
         };
         self.pending.extend(pending);
-        let rule = Rule {
-            line: n,
+        let rule = ChainEntry {
+            offset: n,
             body: Arc::clone(&cached.body),
         };
         if let Some((_, chain)) = table.chains.get_index_mut(chain_index) {
@@ -927,12 +1086,12 @@ impl Parser<'_> {
 
     /// The rule on line `n` from a line parsed before, when it means the same here: its target
     /// names a declared chain, or an extension, exactly as it did where it was parsed.
-    fn cached(&mut self, n: u32, text: &str) -> Option<Rule> {
+    fn cached(&mut self, n: u32, text: &str) -> Option<ChainEntry> {
         let cached = self.cache.get(text)?;
         let table = self.current.as_ref()?;
         self.pending.extend(same_target(table, cached, n)?);
-        Some(Rule {
-            line: n,
+        Some(ChainEntry {
+            offset: n,
             body: Arc::clone(&cached.body),
         })
     }

@@ -66,21 +66,21 @@ pub struct DriftFinding {
 }
 
 fn rule_ref(dump: &IptablesDump, table: &Table, chain: &str, idx: usize) -> Option<RuleRef> {
-    let rule = table.chain(chain)?.rules.get(idx)?;
+    let rule = table.chain(chain)?.rules().get(idx)?;
     Some(RuleRef {
         table: table.name.clone(),
         chain: chain.to_string(),
         line: rule.line,
         text: rule.text.clone(),
         comment: rule.comment().map(str::to_string),
-        at: Some(dump.provenance(rule)),
+        at: Some(dump.provenance(&rule)),
     })
 }
 
 fn sep_destination(table: &Table, sep: &str) -> Option<(IpAddr, u16)> {
     table
         .chain(sep)?
-        .rules
+        .rules()
         .iter()
         .find_map(|r| match &r.target {
             Some(Target::Dnat {
@@ -110,7 +110,7 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
         }
         let mut endpoints = Vec::new();
         let mut service = None;
-        for r in &chain.rules {
+        for r in chain.rules().iter() {
             if service.is_none() {
                 service = r.comment().and_then(service_in_comment);
             }
@@ -125,8 +125,8 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
         let jumpers: Vec<_> = nat
             .chains
             .values()
-            .flat_map(|c| c.rules.iter())
-            .filter(|r| r.jump_chain() == Some(name.as_str()))
+            .flat_map(|c| c.rules().iter())
+            .filter(|r| r.jump_chain() == Some(&**name))
             .collect();
         if service.is_none() {
             service = jumpers
@@ -136,7 +136,7 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
         }
         out.push(ObservedServicePort {
             service,
-            chain: name.clone(),
+            chain: name.to_string(),
             local,
             endpoints,
             referenced: !jumpers.is_empty(),
