@@ -32,8 +32,9 @@ pub struct RuleCache {
     seed: Arc<LineMap>,
     /// Lines this cache parsed itself.
     own: LineMap,
-    /// Runs of consecutive `-A CHAIN` lines (as written, line ends included) whose every line
-    /// is in the cache: a dump that repeats the run takes its rules without a lookup per line.
+    /// Runs of consecutive `-A` lines (as written, line ends included; see
+    /// [`Lines::run_of_appends`]) whose every line is in the cache: a dump that repeats the run
+    /// takes its rules without a lookup per line.
     blocks: HashMap<String, Arc<[CachedRule]>, foldhash::fast::RandomState>,
     /// Chain names met so far, each held once.
     names: HashSet<Arc<str>, foldhash::fast::RandomState>,
@@ -54,8 +55,14 @@ type LineMap = HashMap<String, CachedRule, foldhash::fast::RandomState>;
 struct CachedRule {
     /// The chain the line appends to (`-A CHAIN`).
     chain: Arc<str>,
+    /// Where that chain stood among its table's chains where the line was parsed (a hint: the
+    /// same chain stands there in most dumps).
+    chain_at: usize,
     /// `-j NAME` / `-g NAME` and its column, when the rule has a target.
-    target: Option<(String, u32)>,
+    target: Option<(Arc<str>, u32)>,
+    /// Where a chain named like the target stood where the line was parsed (a hint, as
+    /// `chain_at`; `usize::MAX` when there was none).
+    target_at: usize,
     /// Whether that target's name is a target extension (ACCEPT, DNAT, ...).
     target_is_extension: bool,
     /// The parsed line.
@@ -74,13 +81,22 @@ fn same_target(
     let Some((name, col)) = &cached.target else {
         return Some(None);
     };
-    let declared = table.chains.contains_key(name.as_str());
+    let declared = chain_index(table, name, cached.target_at).is_some();
     let as_chain = declared || !cached.target_is_extension;
     let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
     if as_chain != was_chain {
         return None;
     }
-    Some((!declared && as_chain).then(|| (name.clone(), n, *col)))
+    Some((!declared && as_chain).then(|| (name.to_string(), n, *col)))
+}
+
+/// Where chain `name` stands in `table`: first tried at `hint` (names are held once, so a
+/// pointer comparison tells), else looked up.
+fn chain_index(table: &TableBuilder, name: &Arc<str>, hint: usize) -> Option<usize> {
+    match table.chains.get_index(hint) {
+        Some((k, _)) if Arc::ptr_eq(k, name) => Some(hint),
+        _ => table.chains.get_index_of(&**name),
+    }
 }
 
 impl RuleCache {
@@ -262,6 +278,7 @@ pub fn read_shared(
         },
         current: None,
         pending: Vec::new(),
+        run_chains: Vec::new(),
     };
     let mut seen_content = false;
     let mut last_line = 0u32;
@@ -276,7 +293,7 @@ pub fn read_shared(
         last_line = line_no;
         let line = raw.trim_end_matches('\r');
         if line.starts_with("-A ") && p.current.is_some() {
-            let block = lines.run_of_same_chain(line);
+            let block = lines.run_of_appends(line);
             if p.append_block(line_no, block) {
                 lines.skip(block.lines);
                 last_line = lines.no;
@@ -352,7 +369,7 @@ struct Lines<'a> {
     no: u32,
 }
 
-/// Consecutive lines after the current one that start like it (`-A CHAIN `), and their text.
+/// Consecutive `-A` lines from the current one, and their text (see [`Lines::run_of_appends`]).
 #[derive(Clone, Copy)]
 struct Run<'a> {
     /// The current line and the following ones of the run, as written (line ends included,
@@ -376,19 +393,24 @@ impl<'a> Lines<'a> {
         Some(&rest[..end])
     }
 
-    /// The run that starts at the line just returned (`line`, trimmed of `\r`).
-    fn run_of_same_chain(&self, line: &'a str) -> Run<'a> {
+    /// The run that starts at the line just returned (`line`, trimmed of `\r`): the `-A`
+    /// lines that follow it, up to and including the first that [`ends_run`] (at most
+    /// [`MAX_RUN`] lines). Where runs end depends on the lines alone, not on where they stand,
+    /// so dumps that differ in a few lines still cut the rest into the same runs.
+    fn run_of_appends(&self, line: &'a str) -> Run<'a> {
         let bytes = self.text.as_bytes();
-        // `-A CHAIN ` including the space after the chain name.
-        let prefix_len = line[3..].find(' ').map_or(line.len(), |i| i + 4);
-        let prefix = &line.as_bytes()[..prefix_len.min(line.len())];
         let start = self.start;
         let mut end = line_end(bytes, start);
+        let mut last = line;
         let mut pos = self.pos;
         let mut lines = 0;
-        while pos < bytes.len() && bytes[pos..].starts_with(prefix) && prefix.last() == Some(&b' ')
+        while !ends_run(last)
+            && lines + 1 < MAX_RUN
+            && pos < bytes.len()
+            && bytes[pos..].starts_with(b"-A ")
         {
             end = line_end(bytes, pos);
+            last = &self.text[pos..end];
             pos = (end + 1).min(bytes.len());
             lines += 1;
         }
@@ -406,6 +428,14 @@ impl<'a> Lines<'a> {
             }
         }
     }
+}
+
+/// The most lines in one run of `-A` lines.
+const MAX_RUN: u32 = 64;
+
+/// Whether a run of `-A` lines ends after `line` (about one line in sixteen, by its hash).
+fn ends_run(line: &str) -> bool {
+    foldhash::fast::FixedState::default().hash_one(line.as_bytes()) >> 60 == 0
 }
 
 /// Byte offset of the end of the line starting at `start` (its `\n`, or the end of the text),
@@ -697,6 +727,8 @@ struct Parser<'a> {
     current: Option<TableBuilder>,
     /// Jumps to chains not declared when seen: `(chain, line, col)`, checked at COMMIT.
     pending: Vec<(String, u32, u32)>,
+    /// Where the chains of a run taken from the cache stand (kept to reuse its memory).
+    run_chains: Vec<usize>,
 }
 
 impl Parser<'_> {
@@ -969,11 +1001,21 @@ impl Parser<'_> {
                 let body = Arc::new(body);
                 if self.diags.items.len() == before {
                     let target = self.last_target.take();
-                    let cached = CachedRule {
-                        chain: self.cache.intern(&chain),
-                        target_is_extension: target
+                    let target_is_extension = target
+                        .as_ref()
+                        .is_some_and(|(name, _)| TARGET_EXTENSIONS.contains(&name.as_str()));
+                    let target = target.map(|(name, col)| (self.cache.intern(&name), col));
+                    let at = |name: &str| {
+                        self.current
                             .as_ref()
-                            .is_some_and(|(name, _)| TARGET_EXTENSIONS.contains(&name.as_str())),
+                            .and_then(|t| t.chains.get_index_of(name))
+                            .unwrap_or(usize::MAX)
+                    };
+                    let cached = CachedRule {
+                        chain_at: at(&chain),
+                        target_at: target.as_ref().map_or(usize::MAX, |(name, _)| at(name)),
+                        chain: self.cache.intern(&chain),
+                        target_is_extension,
                         target,
                         body: Arc::clone(&body),
                     };
@@ -992,10 +1034,10 @@ impl Parser<'_> {
         }
     }
 
-    /// Takes a run of lines appending to one chain (starting on line `n`): from the cache when
-    /// the same run was read before and every rule's target means the same here (true; the
-    /// caller skips the run), otherwise line by line, remembering the run for the next dump
-    /// when every line parsed cleanly (false only when the run is a single line).
+    /// Takes a run of `-A` lines (starting on line `n`): from the cache when the same run was
+    /// read before and every rule's chain and target mean the same here (true; the caller skips
+    /// the run), otherwise line by line, remembering the run for the next dump when every line
+    /// parsed cleanly (false only when the run is a single line).
     fn append_block(&mut self, n: u32, run: Run) -> bool {
         if run.lines == 0 {
             return false;
@@ -1024,35 +1066,36 @@ impl Parser<'_> {
         true
     }
 
-    /// Appends cached rules to their chain (lines `n`, `n + 1`, ...) when every target means
-    /// here what it meant where the rules were parsed; false (nothing appended) otherwise.
+    /// Appends cached rules to their chains (lines `n`, `n + 1`, ...) when every chain is
+    /// declared and every target means here what it meant where the rules were parsed; false
+    /// (nothing appended) otherwise.
     fn append_cached_rules(&mut self, n: u32, rules: &[CachedRule]) -> bool {
-        let Some(first) = rules.first() else {
-            return false;
-        };
         let Some(table) = self.current.as_mut() else {
             return false;
         };
-        let Some(chain_index) = table.chains.get_index_of(&*first.chain) else {
-            return false;
-        };
         let pending_before = self.pending.len();
+        self.run_chains.clear();
         for (i, cached) in rules.iter().enumerate() {
-            match same_target(table, cached, n + i as u32) {
-                Some(pending) => self.pending.extend(pending),
+            let checked = chain_index(table, &cached.chain, cached.chain_at)
+                .and_then(|at| Some((at, same_target(table, cached, n + i as u32)?)));
+            match checked {
+                Some((at, pending)) => {
+                    self.run_chains.push(at);
+                    self.pending.extend(pending);
+                }
                 None => {
                     self.pending.truncate(pending_before);
                     return false;
                 }
             }
         }
-        if let Some((_, chain)) = table.chains.get_index_mut(chain_index) {
-            chain
-                .rules
-                .extend(rules.iter().enumerate().map(|(i, c)| ChainEntry {
+        for (i, (cached, at)) in rules.iter().zip(&self.run_chains).enumerate() {
+            if let Some((_, chain)) = table.chains.get_index_mut(*at) {
+                chain.rules.push(ChainEntry {
                     offset: n + i as u32,
-                    body: Arc::clone(&c.body),
-                }));
+                    body: Arc::clone(&cached.body),
+                });
+            }
         }
         true
     }
@@ -1067,7 +1110,7 @@ impl Parser<'_> {
         let Some(table) = self.current.as_mut() else {
             return false;
         };
-        let Some(chain_index) = table.chains.get_index_of(&*cached.chain) else {
+        let Some(chain_index) = chain_index(table, &cached.chain, cached.chain_at) else {
             return false;
         };
         let Some(pending) = same_target(table, cached, n) else {
