@@ -513,6 +513,8 @@ COMMIT
     let lines_of = |d: &IptablesDump, name: &str| -> Vec<u32> {
         chain(d, name).rules().iter().map(|r| r.line).collect()
     };
+    let declared_on = |d: &IptablesDump| chain(d, "KUBE-SVC-X").line;
+    assert_eq!((declared_on(&out[0].0), declared_on(&out[1].0)), (4, 5));
     assert_eq!(lines_of(&out[0].0, "KUBE-SVC-X"), [9, 11]);
     assert_eq!(lines_of(&out[1].0, "KUBE-SVC-X"), [11, 13]);
     assert_eq!(lines_of(&out[1].0, "KUBE-SEP-B"), [14]);

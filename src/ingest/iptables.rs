@@ -45,6 +45,19 @@ pub struct RuleCache {
     chain_hasher: foldhash::fast::RandomState,
     /// Emptied rule lists, reused for the chains of the next table.
     spare: Vec<Vec<ChainEntry>>,
+    /// Blocks of chain declarations that open a table (as written, line ends included), and
+    /// the chains they declare: a dump that repeats the block takes them without a lookup.
+    declarations: HashMap<String, Arc<Declared>, foldhash::fast::RandomState>,
+}
+
+/// The chains a block of declarations opens a table with (see [`RuleCache::declarations`]).
+#[derive(Debug)]
+struct Declared {
+    /// The chains, declared on lines relative to the block's first line, without rules.
+    building: IndexMap<Arc<str>, ChainBuilder, ChainHasher>,
+    /// The same names in the same order, for a finished table that keeps them (the chains
+    /// are placeholders, each replaced).
+    finished: IndexMap<Arc<str>, Chain, ChainHasher>,
 }
 
 /// Parsed lines by their text (a fast, non-cryptographic hash: the keys are the dump's own lines).
@@ -117,6 +130,7 @@ impl RuleCache {
             chains: self.chains.clone(),
             chain_hasher: self.chain_hasher.clone(),
             spare: Vec::new(),
+            declarations: self.declarations.clone(),
         };
         (
             RuleCache {
@@ -127,6 +141,7 @@ impl RuleCache {
                 chains: self.chains,
                 chain_hasher: self.chain_hasher,
                 spare: Vec::new(),
+                declarations: self.declarations,
             },
             other,
         )
@@ -148,12 +163,33 @@ impl RuleCache {
         self.spare.pop().unwrap_or_default()
     }
     /// The finished table: each chain's content shared with an earlier one that reads the same.
-    fn finish(&mut self, t: TableBuilder) -> Table {
-        let mut chains = IndexMap::with_capacity_and_hasher(t.chains.len(), ChainHasher::default());
-        for (name, b) in t.chains {
-            let chain = self.share(&name, b);
-            chains.insert(name, chain);
-        }
+    fn finish(&mut self, mut t: TableBuilder) -> Table {
+        let declared = t.declared.take().filter(|d| {
+            d.finished.len() == t.chains.len()
+                && d.finished
+                    .keys()
+                    .zip(t.chains.keys())
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        let chains = match declared {
+            // The same names in the same order: the index of the names is copied, not rebuilt.
+            Some(d) => {
+                let mut chains = d.finished.clone();
+                for (slot, (name, b)) in chains.values_mut().zip(t.chains) {
+                    *slot = self.share(&name, b);
+                }
+                chains
+            }
+            None => {
+                let mut chains =
+                    IndexMap::with_capacity_and_hasher(t.chains.len(), ChainHasher::default());
+                for (name, b) in t.chains {
+                    let chain = self.share(&name, b);
+                    chains.insert(name, chain);
+                }
+                chains
+            }
+        };
         Table {
             name: t.name,
             line: t.line,
@@ -198,7 +234,8 @@ impl RuleCache {
 /// A chain's content as it is looked up among the chains met before: rule bodies compare by
 /// identity (one line parsed once is one body), so equal keys mean equal chains.
 struct ChainKey<'a> {
-    name: &'a str,
+    /// Held once (see [`RuleCache::intern`]): hashed by address.
+    name: &'a Arc<str>,
     policy: Option<&'a str>,
     counters: Option<Counters>,
     entries: &'a [ChainEntry],
@@ -207,7 +244,7 @@ struct ChainKey<'a> {
 impl ChainKey<'_> {
     /// Whether `body` is this chain.
     fn is(&self, body: &ChainBody) -> bool {
-        *body.name == *self.name
+        (Arc::ptr_eq(&body.name, self.name) || *body.name == **self.name)
             && body.policy.as_deref() == self.policy
             && body.counters == self.counters
             && body.entries.len() == self.entries.len()
@@ -221,7 +258,7 @@ impl ChainKey<'_> {
 
 impl Hash for ChainKey<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
+        (Arc::as_ptr(self.name) as *const u8 as usize).hash(state);
         self.policy.hash(state);
         self.counters.map(|c| (c.packets, c.bytes)).hash(state);
         self.entries.len().hash(state);
@@ -237,9 +274,12 @@ struct TableBuilder {
     name: String,
     line: u32,
     chains: IndexMap<Arc<str>, ChainBuilder, ChainHasher>,
+    /// The declarations the table opened with, while its chains are still exactly those.
+    declared: Option<Arc<Declared>>,
 }
 
 /// A chain while its table is read: rule entries carry their absolute lines.
+#[derive(Debug, Clone)]
 struct ChainBuilder {
     line: u32,
     policy: Option<String>,
@@ -292,6 +332,15 @@ pub fn read_shared(
         let line_no = lines.no;
         last_line = line_no;
         let line = raw.trim_end_matches('\r');
+        if line.starts_with(':') && p.opening_table() {
+            let block = lines.run_of_declarations();
+            if p.declare_block(line_no, block) {
+                lines.skip(block.lines);
+                last_line = lines.no;
+                seen_content = true;
+                continue;
+            }
+        }
         if line.starts_with("-A ") && p.current.is_some() {
             let block = lines.run_of_appends(line);
             if p.append_block(line_no, block) {
@@ -411,6 +460,24 @@ impl<'a> Lines<'a> {
         {
             end = line_end(bytes, pos);
             last = &self.text[pos..end];
+            pos = (end + 1).min(bytes.len());
+            lines += 1;
+        }
+        Run {
+            text: &self.text[start..end],
+            lines,
+        }
+    }
+
+    /// The lines from the one just returned that start with `:` (chain declarations).
+    fn run_of_declarations(&self) -> Run<'a> {
+        let bytes = self.text.as_bytes();
+        let start = self.start;
+        let mut end = line_end(bytes, start);
+        let mut pos = self.pos;
+        let mut lines = 0;
+        while pos < bytes.len() && bytes[pos] == b':' {
+            end = line_end(bytes, pos);
             pos = (end + 1).min(bytes.len());
             lines += 1;
         }
@@ -783,6 +850,7 @@ impl Parser<'_> {
                 name: name.to_string(),
                 line: n,
                 chains: Default::default(),
+                declared: None,
             });
             return;
         }
@@ -871,6 +939,7 @@ impl Parser<'_> {
                 if let Some(name) = rest.get(1) {
                     if let Some(t) = self.current.as_mut() {
                         t.chains.shift_remove(name.text.as_str());
+                        t.declared = None;
                     }
                 }
             }
@@ -933,6 +1002,7 @@ impl Parser<'_> {
                     counters,
                     rules,
                 };
+                t.declared = None;
                 if let Some(old) = t.chains.insert(name, chain) {
                     self.cache.spare.push(old.rules);
                 }
@@ -970,6 +1040,7 @@ impl Parser<'_> {
                 let name = self.cache.intern(&chain);
                 let rules = self.cache.rule_list();
                 if let Some(t) = self.current.as_mut() {
+                    t.declared = None;
                     t.chains.insert(
                         name,
                         ChainBuilder {
@@ -1032,6 +1103,68 @@ impl Parser<'_> {
                 }
             }
         }
+    }
+
+    /// Whether the table being read has no chain yet (its declarations may be taken whole).
+    fn opening_table(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|t| t.chains.is_empty() && t.declared.is_none())
+    }
+
+    /// Takes a block of declarations that opens a table (starting on line `n`): from the cache
+    /// when the same block was read before (true; the caller skips the block), otherwise line by
+    /// line, remembering the block for the next dump when every line declared cleanly (false
+    /// only when the block is a single line).
+    fn declare_block(&mut self, n: u32, run: Run) -> bool {
+        if run.lines == 0 {
+            return false;
+        }
+        if let Some(declared) = self.cache.declarations.get(run.text).cloned() {
+            let mut chains = declared.building.clone();
+            for c in chains.values_mut() {
+                c.line += n;
+                c.rules = self.cache.rule_list();
+            }
+            if let Some(t) = self.current.as_mut() {
+                t.chains = chains;
+                t.declared = Some(declared);
+            }
+            return true;
+        }
+        let before = self.diags.items.len();
+        for (i, line) in run.text.split('\n').enumerate() {
+            self.line(n + i as u32, line.trim_end_matches('\r'));
+        }
+        if self.diags.items.len() != before {
+            return true;
+        }
+        if let Some(t) = self.current.as_mut() {
+            let building: IndexMap<Arc<str>, ChainBuilder, ChainHasher> = t
+                .chains
+                .iter()
+                .map(|(name, c)| {
+                    let relative = ChainBuilder {
+                        line: c.line.saturating_sub(n),
+                        policy: c.policy.clone(),
+                        counters: c.counters,
+                        rules: Vec::new(),
+                    };
+                    (Arc::clone(name), relative)
+                })
+                .collect();
+            let placeholder = Arc::new(ChainBody::default());
+            let finished = building
+                .keys()
+                .map(|name| (Arc::clone(name), Chain::new(0, 0, Arc::clone(&placeholder))))
+                .collect();
+            let declared = Arc::new(Declared { building, finished });
+            t.declared = Some(Arc::clone(&declared));
+            self.cache
+                .declarations
+                .insert(run.text.to_string(), declared);
+        }
+        true
     }
 
     /// Takes a run of `-A` lines (starting on line `n`): from the cache when the same run was
