@@ -547,3 +547,53 @@ COMMIT
     assert_eq!(cited[0], [7, 8, 9, 10, 7, 8, 11, 12]);
     assert_eq!(cited[1], [9, 10, 11, 12, 9, 10, 13, 14]);
 }
+
+#[test]
+fn repeated_declaration_blocks_parse_as_when_read_alone() {
+    // A table's opening declarations are taken whole when another dump opened with the same
+    // block; each dump must still read as if alone: its own declaration lines, a chain declared
+    // twice, chains declared or removed after the block, a rule in a chain the block lacks.
+    let decl =
+        ":PREROUTING ACCEPT [0:0]\n:KUBE-SVC-X - [0:0]\n:KUBE-SEP-A - [0:0]\n:KUBE-SVC-X - [1:2]\n";
+    let rules = "-A PREROUTING -j KUBE-SVC-X\n-A KUBE-SVC-X -j KUBE-SEP-A\n-A KUBE-SEP-A -j DNAT --to-destination 10.0.0.1:80\n";
+    let a = format!("*nat\n{decl}{rules}COMMIT\n");
+    let b = format!(
+        "# node: b\n\n*nat\n{decl}{rules}:KUBE-SEP-B - [0:0]\n-A KUBE-SEP-B -j DROP\nCOMMIT\n"
+    );
+    let c = format!("*nat\n{decl}-X KUBE-SEP-A\n{rules}COMMIT\n");
+    let d =
+        format!("*filter\n{decl}{rules}COMMIT\n*nat\n{decl}{rules}-A KUBE-SEP-C -j DROP\nCOMMIT\n");
+    let texts = [a.clone(), b, a.clone(), c, d, a];
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let shared = parse_shared(&refs);
+    for (i, (text, (dump, diags))) in texts.iter().zip(&shared).enumerate() {
+        let path = PathBuf::from(format!("n{i}.iptables-save"));
+        let mut alone_diags = Diagnostics::default();
+        let alone = netpath::ingest::iptables::read_shared(
+            FileId(i as u32),
+            &path,
+            text,
+            &mut netpath::ingest::iptables::RuleCache::new(),
+            &mut alone_diags,
+        )
+        .expect("a dump");
+        assert_eq!(format!("{dump:?}"), format!("{alone:?}"), "dump {i}");
+        assert_eq!(format!("{diags:?}"), format!("{alone_diags:?}"), "dump {i}");
+    }
+    let svc = |d: &IptablesDump| {
+        let c = d.table("nat").unwrap().chain("KUBE-SVC-X").unwrap().clone();
+        (c.line, c.counters.map(|c| c.packets))
+    };
+    assert_eq!(svc(&shared[0].0), (5, Some(1)));
+    assert_eq!(svc(&shared[1].0), (7, Some(1)));
+    assert_eq!(
+        error_lines(&shared[3].1).len(),
+        2,
+        "KUBE-SEP-A removed in dump 3"
+    );
+    assert_eq!(
+        error_lines(&shared[4].1).len(),
+        1,
+        "KUBE-SEP-C is not declared in dump 4"
+    );
+}
