@@ -2,7 +2,7 @@
 
 use netpath::diag::{Diagnostics, Severity};
 use netpath::ingest::iptables::read;
-use netpath::model::iptables::{IptablesDump, MarkOp, Match, Target};
+use netpath::model::iptables::{IptablesDump, MarkOp, Match, Rule, Target};
 use netpath::source::{FileId, Locator};
 use std::path::{Path, PathBuf};
 
@@ -69,7 +69,7 @@ fn every_conformance_dump_parses_in_both_forms() {
         {
             assert!(
                 nat.chain("KUBE-SERVICES")
-                    .is_some_and(|c| !c.rules.is_empty()),
+                    .is_some_and(|c| !c.rules().is_empty()),
                 "{}",
                 f.display()
             );
@@ -78,7 +78,7 @@ fn every_conformance_dump_parses_in_both_forms() {
         let lines: Vec<&str> = text.lines().collect();
         for t in &dump.tables {
             for c in t.chains.values() {
-                for r in &c.rules {
+                for r in c.rules().iter() {
                     assert_eq!(lines[r.line as usize - 1].trim_end(), r.text);
                 }
             }
@@ -108,14 +108,14 @@ fn overall_dump_in_detail() {
         }
         let nat = dump.table("nat").unwrap();
         let svc = nat.chain("KUBE-SERVICES").unwrap();
-        assert_eq!(svc.rules.len(), 10);
-        let last = svc.rules.last().unwrap();
+        assert_eq!(svc.rules().len(), 10);
+        let last = svc.rules().last().unwrap();
         assert!(
             matches!(&last.matches[..], [Match::Comment(c), Match::Addrtype { dst_type: Some((false, t)), .. }]
             if c.starts_with("kubernetes service nodeports;") && t == &["LOCAL"])
         );
         assert_eq!(last.jump_chain(), Some("KUBE-NODEPORTS"));
-        let first = &svc.rules[0];
+        let first = &svc.rules().get(0).unwrap();
         assert_eq!(first.comment(), Some("ns1/svc1:p80 cluster IP"));
         assert_eq!(
             first.dst.as_ref().unwrap().net.to_string(),
@@ -128,7 +128,7 @@ fn overall_dump_in_detail() {
             .any(|m| matches!(m, Match::Ports { dport: Some(p), .. } if p.ranges == [(80, 80)])));
         // Statistic probabilities.
         let sv4 = nat.chain("KUBE-SVC-4SW47YFZTEDKD3PK").unwrap();
-        let prob = sv4.rules.iter().find_map(|r| {
+        let prob = sv4.rules().iter().find_map(|r| {
             r.matches.iter().find_map(|m| match m {
                 Match::Statistic {
                     probability,
@@ -153,7 +153,7 @@ fn overall_dump_in_detail() {
             }
         );
         // Masquerade mark, both spellings.
-        let masq = &nat.chain("KUBE-MARK-MASQ").unwrap().rules[0];
+        let masq = &nat.chain("KUBE-MARK-MASQ").unwrap().rules().get(0).unwrap();
         match &masq.target {
             Some(Target::Mark(MarkOp::Or(0x4000))) => assert!(!form_rendered),
             Some(Target::Mark(MarkOp::SetXmark {
@@ -165,29 +165,40 @@ fn overall_dump_in_detail() {
         // DNAT, recent, negated source, no-target rule.
         let sep = nat.chain("KUBE-SEP-I77PXRDZVX7PMWMN").unwrap();
         assert!(
-            matches!(&sep.rules[1].target, Some(Target::Dnat { to_destination: Some(d), .. }) if d == "10.180.0.3:80")
+            matches!(&sep.rules().get(1).unwrap().target, Some(Target::Dnat { to_destination: Some(d), .. }) if d == "10.180.0.3:80")
         );
-        assert!(sep.rules[1].matches.iter().any(
+        assert!(sep.rules().get(1).unwrap().matches.iter().any(
             |m| matches!(m, Match::Recent { name, .. } if name == "KUBE-SEP-I77PXRDZVX7PMWMN")
         ));
         let svc5 = nat.chain("KUBE-SVC-NUKIZ6OKUXPJNT4C").unwrap();
-        assert!(svc5.rules[0].src.as_ref().unwrap().negated);
-        assert!(svc5.rules[1].matches.iter().any(|m| matches!(
-            m,
-            Match::Recent {
-                seconds: Some(10800),
-                reap: true,
-                ..
-            }
-        )));
+        assert!(svc5.rules().get(0).unwrap().src.as_ref().unwrap().negated);
+        assert!(svc5
+            .rules()
+            .get(1)
+            .unwrap()
+            .matches
+            .iter()
+            .any(|m| matches!(
+                m,
+                Match::Recent {
+                    seconds: Some(10800),
+                    reap: true,
+                    ..
+                }
+            )));
         let fw = nat.chain("KUBE-FW-NUKIZ6OKUXPJNT4C").unwrap();
-        assert!(fw.rules.last().unwrap().target.is_none());
+        assert!(fw.rules().last().unwrap().target.is_none());
         let filter = dump.table("filter").unwrap();
-        let rej = &filter.chain("KUBE-SERVICES").unwrap().rules[0];
+        let rej = &filter
+            .chain("KUBE-SERVICES")
+            .unwrap()
+            .rules()
+            .get(0)
+            .unwrap();
         assert!(matches!(&rej.target, Some(Target::Reject { .. })));
         let post = nat.chain("KUBE-POSTROUTING").unwrap();
         assert!(matches!(
-            &post.rules[0].matches[..],
+            &post.rules().get(0).unwrap().matches[..],
             [Match::Mark {
                 negated: true,
                 value: 0x4000,
@@ -195,15 +206,15 @@ fn overall_dump_in_detail() {
             }]
         ));
         assert!(matches!(
-            &post.rules[2].target,
+            &post.rules().get(2).unwrap().target,
             Some(Target::Masquerade { .. })
         ));
         if form_rendered {
             let input = filter.chain("INPUT").unwrap();
             assert_eq!(input.policy.as_deref(), Some("ACCEPT"));
-            assert_eq!(input.rules.len(), 4);
+            assert_eq!(input.rules().len(), 4);
             assert!(
-                matches!(&input.rules[0].matches[0], Match::Conntrack { ctstate: Some((false, s)), .. } if s == &["NEW"])
+                matches!(&input.rules().get(0).unwrap().matches[0], Match::Conntrack { ctstate: Some((false, s)), .. } if s == &["NEW"])
             );
         }
     }
@@ -234,16 +245,24 @@ COMMIT\n";
     let nat = dump.table("nat").unwrap();
     let pre = nat.chain("PREROUTING").unwrap();
     assert_eq!(pre.counters.unwrap().packets, 10);
-    assert_eq!(pre.rules[0].counters.unwrap().bytes, 300);
-    assert!(pre.rules[0]
+    assert_eq!(pre.rules().get(0).unwrap().counters.unwrap().bytes, 300);
+    assert!(pre
+        .rules()
+        .get(0)
+        .unwrap()
         .in_iface
         .as_ref()
         .unwrap()
         .name_matches("eni3a"));
     assert!(
-        matches!(&pre.rules[1].target, Some(Target::Connmark(MarkOp::Other(o))) if o.len() == 3)
+        matches!(&pre.rules().get(1).unwrap().target, Some(Target::Connmark(MarkOp::Other(o))) if o.len() == 3)
     );
-    let snat = &nat.chain("AWS-SNAT-CHAIN-0").unwrap().rules[1];
+    let snat = &nat
+        .chain("AWS-SNAT-CHAIN-0")
+        .unwrap()
+        .rules()
+        .get(1)
+        .unwrap();
     assert!(snat.out_iface.as_ref().unwrap().negated);
     assert!(
         matches!(&snat.target, Some(Target::Snat { to_source: Some(s), random_fully: true, .. }) if s == "10.0.1.23")
@@ -255,7 +274,12 @@ COMMIT\n";
             ..
         }
     )));
-    let cm = &nat.chain("AWS-CONNMARK-CHAIN-0").unwrap().rules[0];
+    let cm = &nat
+        .chain("AWS-CONNMARK-CHAIN-0")
+        .unwrap()
+        .rules()
+        .get(0)
+        .unwrap();
     assert!(
         matches!(&cm.matches[0], Match::Multiport { dports: Some(p), .. } if p.ranges == [(80, 80), (443, 443), (8000, 8080)])
     );
@@ -280,10 +304,10 @@ fn escaped_comment_and_old_style() {
     assert_eq!(dump.node.as_deref(), Some("n1"));
     let f = dump.table("filter").unwrap();
     assert_eq!(
-        f.chain("INPUT").unwrap().rules[0].comment(),
+        f.chain("INPUT").unwrap().rules().get(0).unwrap().comment(),
         Some("say \"hi\"")
     );
-    let r = &f.chain("X").unwrap().rules[0];
+    let r = &f.chain("X").unwrap().rules().get(0).unwrap();
     assert_eq!(r.comment(), Some("unquoted"));
     assert!(r
         .matches
@@ -357,21 +381,19 @@ fn shared_rule_lines_keep_each_dumps_own_line_numbers() {
     let a = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n-A KUBE-SERVICES -d 10.0.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\nCOMMIT\n";
     let b = "# node: b\n\n*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n-A KUBE-SERVICES -p udp -j DROP\n-A KUBE-SERVICES -d 10.0.0.1/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\nCOMMIT\n";
     let out = parse_shared(&[a, b]);
-    let rule = |d: &IptablesDump, i: usize| {
+    fn rule(d: &IptablesDump, i: usize) -> Rule<'_> {
         d.table("nat")
             .unwrap()
             .chain("KUBE-SERVICES")
             .unwrap()
-            .rules[i]
-            .clone()
-    };
+            .rules()
+            .get(i)
+            .unwrap()
+    }
     let (ra, rb) = (rule(&out[0].0, 0), rule(&out[1].0, 1));
     assert_eq!((ra.line, rb.line), (4, 7));
     assert_eq!(out[1].0.provenance(&rb).file, FileId(1));
-    assert!(
-        std::sync::Arc::ptr_eq(&ra.body, &rb.body),
-        "one parse shared"
-    );
+    assert!(std::sync::Arc::ptr_eq(ra.body, rb.body), "one parse shared");
     assert_eq!(rb.jump_chain(), Some("KUBE-SVC-X"));
     assert!(out.iter().all(|(_, d)| d.items.is_empty()));
 }
@@ -387,14 +409,15 @@ fn shared_rule_lines_are_checked_against_each_dumps_chains() {
     let alone = parse(Path::new("b.iptables-save"), b).1;
     assert_eq!(error_lines(&alone).len(), 1);
     assert_eq!(error_lines(&out[1].1), error_lines(&alone));
-    let input = |d: &IptablesDump| {
+    fn input(d: &IptablesDump) -> Vec<Rule<'_>> {
         d.table("filter")
             .unwrap()
             .chain("INPUT")
             .unwrap()
-            .rules
-            .clone()
-    };
+            .rules()
+            .iter()
+            .collect()
+    }
     assert_eq!(input(&out[0].0)[1].jump_chain(), Some("LOG"));
     assert!(
         matches!(input(&out[1].0)[0].target, Some(Target::Other { ref name, .. }) if name == "LOG")
@@ -433,11 +456,18 @@ fn repeated_runs_of_a_chain_parse_as_when_read_alone() {
         assert_eq!(format!("{diags:?}"), format!("{alone_diags:?}"), "dump {i}");
     }
     // The run was taken whole from the cache where it means the same: one parse shared.
-    let first =
-        |d: &IptablesDump| d.table("nat").unwrap().chain("KUBE-SVC-X").unwrap().rules[1].clone();
+    fn first(d: &IptablesDump) -> Rule<'_> {
+        d.table("nat")
+            .unwrap()
+            .chain("KUBE-SVC-X")
+            .unwrap()
+            .rules()
+            .get(1)
+            .unwrap()
+    }
     assert!(std::sync::Arc::ptr_eq(
-        &first(&shared[0].0).body,
-        &first(&shared[7].0).body
+        first(&shared[0].0).body,
+        first(&shared[7].0).body
     ));
     assert_eq!(
         error_lines(&shared[3].1).len(),
@@ -445,4 +475,125 @@ fn repeated_runs_of_a_chain_parse_as_when_read_alone() {
         "KUBE-SEP-B is not declared in dump 3"
     );
     assert_eq!(error_lines(&shared[6].1).len(), 1, "dump 6 has no COMMIT");
+}
+
+#[test]
+fn a_chain_shared_between_dumps_cites_each_dumps_own_lines() {
+    // The same service chains, two lines further down in the second dump: their content is
+    // held once, and every rule (and every rule a walk cites) keeps its own file's line.
+    let chains = "\
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-X - [0:0]
+:KUBE-SEP-A - [0:0]
+:KUBE-SEP-B - [0:0]
+";
+    let rules = "\
+-A KUBE-SERVICES -d 172.20.0.10/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-X
+-A KUBE-SVC-X -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-A
+-A KUBE-SEP-A -p tcp -m tcp -j DNAT --to-destination 10.0.1.1:8080
+-A KUBE-SVC-X -j KUBE-SEP-B
+-A KUBE-SEP-B -p tcp -m tcp -j DNAT --to-destination 10.0.1.2:8080
+COMMIT
+";
+    let a =
+        format!("*nat\n:PREROUTING ACCEPT [0:0]\n{chains}-A PREROUTING -j KUBE-SERVICES\n{rules}");
+    let b = format!(
+        "# node: b\n*nat\n:PREROUTING ACCEPT [0:0]\n{chains}-A PREROUTING -p udp -j ACCEPT\n\
+         -A PREROUTING -j KUBE-SERVICES\n{rules}"
+    );
+    let out = parse_shared(&[&a, &b]);
+    assert!(out.iter().all(|(_, d)| d.items.is_empty()));
+    let chain = |d: &IptablesDump, name: &str| d.table("nat").unwrap().chain(name).unwrap().clone();
+    for name in ["KUBE-SVC-X", "KUBE-SEP-A", "KUBE-SEP-B"] {
+        assert!(
+            std::sync::Arc::ptr_eq(chain(&out[0].0, name).body(), chain(&out[1].0, name).body()),
+            "{name} is held once"
+        );
+    }
+    let lines_of = |d: &IptablesDump, name: &str| -> Vec<u32> {
+        chain(d, name).rules().iter().map(|r| r.line).collect()
+    };
+    let declared_on = |d: &IptablesDump| chain(d, "KUBE-SVC-X").line;
+    assert_eq!((declared_on(&out[0].0), declared_on(&out[1].0)), (4, 5));
+    assert_eq!(lines_of(&out[0].0, "KUBE-SVC-X"), [9, 11]);
+    assert_eq!(lines_of(&out[1].0, "KUBE-SVC-X"), [11, 13]);
+    assert_eq!(lines_of(&out[1].0, "KUBE-SEP-B"), [14]);
+    let ctx = netpath::kube::proxy::NodeContext::new(vec!["192.168.0.2".parse().unwrap()]);
+    let packet = netpath::model::flow::Packet {
+        src: "10.0.9.9".parse().unwrap(),
+        dst: "172.20.0.10".parse().unwrap(),
+        protocol: netpath::model::flow::Protocol::Tcp,
+        src_port: 40000,
+        dst_port: 80,
+    };
+    let mut cited = Vec::new();
+    for ((dump, _), text) in out.iter().zip([&a, &b]) {
+        let file_lines: Vec<&str> = text.lines().collect();
+        for r in chain(dump, "KUBE-SVC-X").rules().iter() {
+            assert_eq!(file_lines[r.line as usize - 1], r.text);
+        }
+        let walked = netpath::kube::proxy::evaluate(dump, &packet, &ctx);
+        assert_eq!(walked.branches.len(), 2);
+        let mut lines = Vec::new();
+        for r in walked.branches.iter().flat_map(|b| &b.rules) {
+            assert_eq!(file_lines[r.line as usize - 1], r.text, "{r:?}");
+            let at = r.at.as_ref().expect("a cited rule is located");
+            assert_eq!(at.file, dump.file);
+            assert!(matches!(&at.locator, Locator::At(lc) if lc.line == r.line));
+            lines.push(r.line);
+        }
+        cited.push(lines);
+    }
+    assert_eq!(cited[0], [7, 8, 9, 10, 7, 8, 11, 12]);
+    assert_eq!(cited[1], [9, 10, 11, 12, 9, 10, 13, 14]);
+}
+
+#[test]
+fn repeated_declaration_blocks_parse_as_when_read_alone() {
+    // A table's opening declarations are taken whole when another dump opened with the same
+    // block; each dump must still read as if alone: its own declaration lines, a chain declared
+    // twice, chains declared or removed after the block, a rule in a chain the block lacks.
+    let decl =
+        ":PREROUTING ACCEPT [0:0]\n:KUBE-SVC-X - [0:0]\n:KUBE-SEP-A - [0:0]\n:KUBE-SVC-X - [1:2]\n";
+    let rules = "-A PREROUTING -j KUBE-SVC-X\n-A KUBE-SVC-X -j KUBE-SEP-A\n-A KUBE-SEP-A -j DNAT --to-destination 10.0.0.1:80\n";
+    let a = format!("*nat\n{decl}{rules}COMMIT\n");
+    let b = format!(
+        "# node: b\n\n*nat\n{decl}{rules}:KUBE-SEP-B - [0:0]\n-A KUBE-SEP-B -j DROP\nCOMMIT\n"
+    );
+    let c = format!("*nat\n{decl}-X KUBE-SEP-A\n{rules}COMMIT\n");
+    let d =
+        format!("*filter\n{decl}{rules}COMMIT\n*nat\n{decl}{rules}-A KUBE-SEP-C -j DROP\nCOMMIT\n");
+    let texts = [a.clone(), b, a.clone(), c, d, a];
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let shared = parse_shared(&refs);
+    for (i, (text, (dump, diags))) in texts.iter().zip(&shared).enumerate() {
+        let path = PathBuf::from(format!("n{i}.iptables-save"));
+        let mut alone_diags = Diagnostics::default();
+        let alone = netpath::ingest::iptables::read_shared(
+            FileId(i as u32),
+            &path,
+            text,
+            &mut netpath::ingest::iptables::RuleCache::new(),
+            &mut alone_diags,
+        )
+        .expect("a dump");
+        assert_eq!(format!("{dump:?}"), format!("{alone:?}"), "dump {i}");
+        assert_eq!(format!("{diags:?}"), format!("{alone_diags:?}"), "dump {i}");
+    }
+    let svc = |d: &IptablesDump| {
+        let c = d.table("nat").unwrap().chain("KUBE-SVC-X").unwrap().clone();
+        (c.line, c.counters.map(|c| c.packets))
+    };
+    assert_eq!(svc(&shared[0].0), (5, Some(1)));
+    assert_eq!(svc(&shared[1].0), (7, Some(1)));
+    assert_eq!(
+        error_lines(&shared[3].1).len(),
+        2,
+        "KUBE-SEP-A removed in dump 3"
+    );
+    assert_eq!(
+        error_lines(&shared[4].1).len(),
+        1,
+        "KUBE-SEP-C is not declared in dump 4"
+    );
 }

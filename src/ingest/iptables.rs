@@ -9,12 +9,14 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::iptables::{
-    AddrMatch, Chain, Counters, IfaceMatch, IptablesDump, MarkOp, Match, PortMatch, ProtoMatch,
-    RawOption, RecentAction, Rule, RuleBody, Table, Target,
+    AddrMatch, Chain, ChainBody, ChainEntry, ChainHasher, Counters, IfaceMatch, IptablesDump,
+    MarkOp, Match, PortMatch, ProtoMatch, RawOption, RecentAction, RuleBody, Table, Target,
 };
 use crate::source::{FileId, Provenance};
+use indexmap::IndexMap;
 use ipnet::IpNet;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,9 +32,32 @@ pub struct RuleCache {
     seed: Arc<LineMap>,
     /// Lines this cache parsed itself.
     own: LineMap,
-    /// Runs of consecutive `-A CHAIN` lines (as written, line ends included) whose every line
-    /// is in the cache: a dump that repeats the run takes its rules without a lookup per line.
+    /// Runs of consecutive `-A` lines (as written, line ends included; see
+    /// [`Lines::run_of_appends`]) whose every line is in the cache: a dump that repeats the run
+    /// takes its rules without a lookup per line.
     blocks: HashMap<String, Arc<[CachedRule]>, foldhash::fast::RandomState>,
+    /// Chain names met so far, each held once.
+    names: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// Chain contents met so far, by [`ChainKey`] hash: a dump whose chain reads the same
+    /// (same rule bodies at the same relative lines) shares it.
+    chains: HashMap<u64, Arc<ChainBody>, foldhash::fast::RandomState>,
+    /// Hashes [`ChainKey`]s.
+    chain_hasher: foldhash::fast::RandomState,
+    /// Emptied rule lists, reused for the chains of the next table.
+    spare: Vec<Vec<ChainEntry>>,
+    /// Blocks of chain declarations that open a table (as written, line ends included), and
+    /// the chains they declare: a dump that repeats the block takes them without a lookup.
+    declarations: HashMap<String, Arc<Declared>, foldhash::fast::RandomState>,
+}
+
+/// The chains a block of declarations opens a table with (see [`RuleCache::declarations`]).
+#[derive(Debug)]
+struct Declared {
+    /// The chains, declared on lines relative to the block's first line, without rules.
+    building: IndexMap<Arc<str>, ChainBuilder, ChainHasher>,
+    /// The same names in the same order, for a finished table that keeps them (the chains
+    /// are placeholders, each replaced).
+    finished: IndexMap<Arc<str>, Chain, ChainHasher>,
 }
 
 /// Parsed lines by their text (a fast, non-cryptographic hash: the keys are the dump's own lines).
@@ -42,9 +67,15 @@ type LineMap = HashMap<String, CachedRule, foldhash::fast::RandomState>;
 #[derive(Debug, Clone)]
 struct CachedRule {
     /// The chain the line appends to (`-A CHAIN`).
-    chain: String,
+    chain: Arc<str>,
+    /// Where that chain stood among its table's chains where the line was parsed (a hint: the
+    /// same chain stands there in most dumps).
+    chain_at: usize,
     /// `-j NAME` / `-g NAME` and its column, when the rule has a target.
-    target: Option<(String, u32)>,
+    target: Option<(Arc<str>, u32)>,
+    /// Where a chain named like the target stood where the line was parsed (a hint, as
+    /// `chain_at`; `usize::MAX` when there was none).
+    target_at: usize,
     /// Whether that target's name is a target extension (ACCEPT, DNAT, ...).
     target_is_extension: bool,
     /// The parsed line.
@@ -55,17 +86,30 @@ struct CachedRule {
 /// target names a declared chain, or an extension, exactly as it did there. `Some` when it does,
 /// carrying the jump (name, line `n`, column) to a chain not declared yet, for COMMIT to find;
 /// `None` when the line must be parsed again.
-fn same_target(table: &Table, cached: &CachedRule, n: u32) -> Option<Option<(String, u32, u32)>> {
+fn same_target(
+    table: &TableBuilder,
+    cached: &CachedRule,
+    n: u32,
+) -> Option<Option<(String, u32, u32)>> {
     let Some((name, col)) = &cached.target else {
         return Some(None);
     };
-    let declared = table.chains.contains_key(name);
+    let declared = chain_index(table, name, cached.target_at).is_some();
     let as_chain = declared || !cached.target_is_extension;
     let was_chain = matches!(cached.body.target, Some(Target::Chain(_)));
     if as_chain != was_chain {
         return None;
     }
-    Some((!declared && as_chain).then(|| (name.clone(), n, *col)))
+    Some((!declared && as_chain).then(|| (name.to_string(), n, *col)))
+}
+
+/// Where chain `name` stands in `table`: first tried at `hint` (names are held once, so a
+/// pointer comparison tells), else looked up.
+fn chain_index(table: &TableBuilder, name: &Arc<str>, hint: usize) -> Option<usize> {
+    match table.chains.get_index(hint) {
+        Some((k, _)) if Arc::ptr_eq(k, name) => Some(hint),
+        _ => table.chains.get_index_of(&**name),
+    }
 }
 
 impl RuleCache {
@@ -82,12 +126,22 @@ impl RuleCache {
             seed: Arc::clone(&seed),
             own: LineMap::default(),
             blocks: self.blocks.clone(),
+            names: self.names.clone(),
+            chains: self.chains.clone(),
+            chain_hasher: self.chain_hasher.clone(),
+            spare: Vec::new(),
+            declarations: self.declarations.clone(),
         };
         (
             RuleCache {
                 seed,
                 own: LineMap::default(),
                 blocks: self.blocks,
+                names: self.names,
+                chains: self.chains,
+                chain_hasher: self.chain_hasher,
+                spare: Vec::new(),
+                declarations: self.declarations,
             },
             other,
         )
@@ -95,6 +149,142 @@ impl RuleCache {
     fn get(&self, line: &str) -> Option<&CachedRule> {
         self.own.get(line).or_else(|| self.seed.get(line))
     }
+    /// The chain name `name`, held once.
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return Arc::clone(n);
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.names.insert(Arc::clone(&n));
+        n
+    }
+    /// An empty rule list (one emptied before, when there is one).
+    fn rule_list(&mut self) -> Vec<ChainEntry> {
+        self.spare.pop().unwrap_or_default()
+    }
+    /// The finished table: each chain's content shared with an earlier one that reads the same.
+    fn finish(&mut self, mut t: TableBuilder) -> Table {
+        let declared = t.declared.take().filter(|d| {
+            d.finished.len() == t.chains.len()
+                && d.finished
+                    .keys()
+                    .zip(t.chains.keys())
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        let chains = match declared {
+            // The same names in the same order: the index of the names is copied, not rebuilt.
+            Some(d) => {
+                let mut chains = d.finished.clone();
+                for (slot, (name, b)) in chains.values_mut().zip(t.chains) {
+                    *slot = self.share(&name, b);
+                }
+                chains
+            }
+            None => {
+                let mut chains =
+                    IndexMap::with_capacity_and_hasher(t.chains.len(), ChainHasher::default());
+                for (name, b) in t.chains {
+                    let chain = self.share(&name, b);
+                    chains.insert(name, chain);
+                }
+                chains
+            }
+        };
+        Table {
+            name: t.name,
+            line: t.line,
+            chains,
+        }
+    }
+    /// One finished chain, its rules stored relative to its first rule's line.
+    fn share(&mut self, name: &Arc<str>, mut b: ChainBuilder) -> Chain {
+        let base = b.rules.iter().map(|r| r.offset).min().unwrap_or(0);
+        for r in &mut b.rules {
+            r.offset -= base;
+        }
+        let key = ChainKey {
+            name,
+            policy: b.policy.as_deref(),
+            counters: b.counters,
+            entries: &b.rules,
+        };
+        let hash = self.chain_hasher.hash_one(&key);
+        let body = match self.chains.get(&hash) {
+            Some(body) if key.is(body) => Arc::clone(body),
+            seen => {
+                let fresh = seen.is_none();
+                let body = Arc::new(ChainBody {
+                    name: Arc::clone(name),
+                    policy: b.policy,
+                    counters: b.counters,
+                    entries: b.rules.as_slice().to_vec(),
+                });
+                if fresh {
+                    self.chains.insert(hash, Arc::clone(&body));
+                }
+                body
+            }
+        };
+        b.rules.clear();
+        self.spare.push(b.rules);
+        Chain::new(b.line, base, body)
+    }
+}
+
+/// A chain's content as it is looked up among the chains met before: rule bodies compare by
+/// identity (one line parsed once is one body), so equal keys mean equal chains.
+struct ChainKey<'a> {
+    /// Held once (see [`RuleCache::intern`]): hashed by address.
+    name: &'a Arc<str>,
+    policy: Option<&'a str>,
+    counters: Option<Counters>,
+    entries: &'a [ChainEntry],
+}
+
+impl ChainKey<'_> {
+    /// Whether `body` is this chain.
+    fn is(&self, body: &ChainBody) -> bool {
+        (Arc::ptr_eq(&body.name, self.name) || *body.name == **self.name)
+            && body.policy.as_deref() == self.policy
+            && body.counters == self.counters
+            && body.entries.len() == self.entries.len()
+            && body
+                .entries
+                .iter()
+                .zip(self.entries)
+                .all(|(a, b)| a.offset == b.offset && Arc::ptr_eq(&a.body, &b.body))
+    }
+}
+
+impl Hash for ChainKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(self.name) as *const u8 as usize).hash(state);
+        self.policy.hash(state);
+        self.counters.map(|c| (c.packets, c.bytes)).hash(state);
+        self.entries.len().hash(state);
+        for e in self.entries {
+            e.offset.hash(state);
+            (Arc::as_ptr(&e.body) as usize).hash(state);
+        }
+    }
+}
+
+/// A table while its lines are read.
+struct TableBuilder {
+    name: String,
+    line: u32,
+    chains: IndexMap<Arc<str>, ChainBuilder, ChainHasher>,
+    /// The declarations the table opened with, while its chains are still exactly those.
+    declared: Option<Arc<Declared>>,
+}
+
+/// A chain while its table is read: rule entries carry their absolute lines.
+#[derive(Debug, Clone)]
+struct ChainBuilder {
+    line: u32,
+    policy: Option<String>,
+    counters: Option<Counters>,
+    rules: Vec<ChainEntry>,
 }
 
 /// Parses one `iptables-save` dump; the node is named by a first-line comment or the file name.
@@ -128,6 +318,7 @@ pub fn read_shared(
         },
         current: None,
         pending: Vec::new(),
+        run_chains: Vec::new(),
     };
     let mut seen_content = false;
     let mut last_line = 0u32;
@@ -141,8 +332,17 @@ pub fn read_shared(
         let line_no = lines.no;
         last_line = line_no;
         let line = raw.trim_end_matches('\r');
+        if line.starts_with(':') && p.opening_table() {
+            let block = lines.run_of_declarations();
+            if p.declare_block(line_no, block) {
+                lines.skip(block.lines);
+                last_line = lines.no;
+                seen_content = true;
+                continue;
+            }
+        }
         if line.starts_with("-A ") && p.current.is_some() {
-            let block = lines.run_of_same_chain(line);
+            let block = lines.run_of_appends(line);
             if p.append_block(line_no, block) {
                 lines.skip(block.lines);
                 last_line = lines.no;
@@ -218,7 +418,7 @@ struct Lines<'a> {
     no: u32,
 }
 
-/// Consecutive lines after the current one that start like it (`-A CHAIN `), and their text.
+/// Consecutive `-A` lines from the current one, and their text (see [`Lines::run_of_appends`]).
 #[derive(Clone, Copy)]
 struct Run<'a> {
     /// The current line and the following ones of the run, as written (line ends included,
@@ -242,18 +442,41 @@ impl<'a> Lines<'a> {
         Some(&rest[..end])
     }
 
-    /// The run that starts at the line just returned (`line`, trimmed of `\r`).
-    fn run_of_same_chain(&self, line: &'a str) -> Run<'a> {
+    /// The run that starts at the line just returned (`line`, trimmed of `\r`): the `-A`
+    /// lines that follow it, up to and including the first that [`ends_run`] (at most
+    /// [`MAX_RUN`] lines). Where runs end depends on the lines alone, not on where they stand,
+    /// so dumps that differ in a few lines still cut the rest into the same runs.
+    fn run_of_appends(&self, line: &'a str) -> Run<'a> {
         let bytes = self.text.as_bytes();
-        // `-A CHAIN ` including the space after the chain name.
-        let prefix_len = line[3..].find(' ').map_or(line.len(), |i| i + 4);
-        let prefix = &line.as_bytes()[..prefix_len.min(line.len())];
+        let start = self.start;
+        let mut end = line_end(bytes, start);
+        let mut last = line;
+        let mut pos = self.pos;
+        let mut lines = 0;
+        while !ends_run(last)
+            && lines + 1 < MAX_RUN
+            && pos < bytes.len()
+            && bytes[pos..].starts_with(b"-A ")
+        {
+            end = line_end(bytes, pos);
+            last = &self.text[pos..end];
+            pos = (end + 1).min(bytes.len());
+            lines += 1;
+        }
+        Run {
+            text: &self.text[start..end],
+            lines,
+        }
+    }
+
+    /// The lines from the one just returned that start with `:` (chain declarations).
+    fn run_of_declarations(&self) -> Run<'a> {
+        let bytes = self.text.as_bytes();
         let start = self.start;
         let mut end = line_end(bytes, start);
         let mut pos = self.pos;
         let mut lines = 0;
-        while pos < bytes.len() && bytes[pos..].starts_with(prefix) && prefix.last() == Some(&b' ')
-        {
+        while pos < bytes.len() && bytes[pos] == b':' {
             end = line_end(bytes, pos);
             pos = (end + 1).min(bytes.len());
             lines += 1;
@@ -272,6 +495,14 @@ impl<'a> Lines<'a> {
             }
         }
     }
+}
+
+/// The most lines in one run of `-A` lines.
+const MAX_RUN: u32 = 64;
+
+/// Whether a run of `-A` lines ends after `line` (about one line in sixteen, by its hash).
+fn ends_run(line: &str) -> bool {
+    foldhash::fast::FixedState::default().hash_one(line.as_bytes()) >> 60 == 0
 }
 
 /// Byte offset of the end of the line starting at `start` (its `\n`, or the end of the text),
@@ -560,9 +791,11 @@ struct Parser<'a> {
     /// The target name and column of the rule being parsed.
     last_target: Option<(String, u32)>,
     dump: IptablesDump,
-    current: Option<Table>,
+    current: Option<TableBuilder>,
     /// Jumps to chains not declared when seen: `(chain, line, col)`, checked at COMMIT.
     pending: Vec<(String, u32, u32)>,
+    /// Where the chains of a run taken from the cache stand (kept to reuse its memory).
+    run_chains: Vec<usize>,
 }
 
 impl Parser<'_> {
@@ -573,9 +806,9 @@ impl Parser<'_> {
         );
     }
 
-    fn finish_table(&mut self, t: Table) {
+    fn finish_table(&mut self, t: TableBuilder) {
         for (chain, line, col) in std::mem::take(&mut self.pending) {
-            if !t.chains.contains_key(&chain) {
+            if !t.chains.contains_key(chain.as_str()) {
                 self.err(
                     line,
                     col,
@@ -584,7 +817,8 @@ impl Parser<'_> {
                 );
             }
         }
-        self.dump.tables.push(t);
+        let table = self.cache.finish(t);
+        self.dump.tables.push(table);
     }
 
     fn line(&mut self, n: u32, line: &str) {
@@ -612,12 +846,29 @@ impl Parser<'_> {
                     "*nat, *filter, *mangle, *raw or *security",
                 );
             }
-            self.current = Some(Table {
+            self.current = Some(TableBuilder {
                 name: name.to_string(),
                 line: n,
                 chains: Default::default(),
+                declared: None,
             });
             return;
+        }
+        if let Some(decl) = trimmed.strip_prefix(':') {
+            if self.current.is_some() && !decl.contains('"') {
+                // A declaration without quotes splits on whitespace alone (as `tokenize`
+                // would), without a token per word.
+                let mut words = decl.split_whitespace();
+                let name = if decl.starts_with(char::is_whitespace) {
+                    ""
+                } else {
+                    words.next().unwrap_or_default()
+                };
+                let policy = words.next();
+                let counters = words.next();
+                self.declare(n, name, policy, counters);
+                return;
+            }
         }
         if trimmed == "COMMIT" {
             match self.current.take() {
@@ -656,7 +907,8 @@ impl Parser<'_> {
         }
         if let Some(first) = toks.first() {
             if let Some(name) = first.text.strip_prefix(':') {
-                self.declare(n, name, &toks[1..]);
+                let word = |i: usize| toks.get(i).map(|t| t.text.as_str());
+                self.declare(n, name, word(1), word(2));
                 return;
             }
         }
@@ -680,13 +932,14 @@ impl Parser<'_> {
             "-A" | "--append" | "-I" | "--insert" => self.rule(n, line, counters, cmd, &rest[1..]),
             "-N" | "--new-chain" => {
                 if let Some(name) = self.arg(n, cmd, rest.get(1)) {
-                    self.declare(n, &name, &[]);
+                    self.declare(n, &name, None, None);
                 }
             }
             "-X" | "--delete-chain" => {
                 if let Some(name) = rest.get(1) {
                     if let Some(t) = self.current.as_mut() {
-                        t.chains.shift_remove(&name.text);
+                        t.chains.shift_remove(name.text.as_str());
+                        t.declared = None;
                     }
                 }
             }
@@ -694,7 +947,7 @@ impl Parser<'_> {
                 if let Some(t) = self.current.as_mut() {
                     match rest.get(1) {
                         Some(name) => {
-                            if let Some(c) = t.chains.get_mut(&name.text) {
+                            if let Some(c) = t.chains.get_mut(name.text.as_str()) {
                                 c.rules.clear();
                             }
                         }
@@ -726,7 +979,8 @@ impl Parser<'_> {
         }
     }
 
-    fn declare(&mut self, n: u32, name: &str, rest: &[Tok]) {
+    /// Declares chain `name` on line `n` with the words that follow it (policy, counters).
+    fn declare(&mut self, n: u32, name: &str, policy: Option<&str>, counters: Option<&str>) {
         if name.is_empty() {
             self.err(
                 n,
@@ -736,19 +990,23 @@ impl Parser<'_> {
             );
             return;
         }
-        let policy = rest.first().map(|t| t.text.clone()).filter(|p| p != "-");
-        let counters = rest.get(1).and_then(|t| parse_counters(&t.text));
-        if let Some(t) = self.current.as_mut() {
-            t.chains.insert(
-                name.to_string(),
-                Chain {
-                    name: name.to_string(),
+        let policy = policy.filter(|p| *p != "-").map(str::to_string);
+        let counters = counters.and_then(parse_counters);
+        if self.current.is_some() {
+            let name = self.cache.intern(name);
+            let rules = self.cache.rule_list();
+            if let Some(t) = self.current.as_mut() {
+                let chain = ChainBuilder {
+                    line: n,
                     policy,
                     counters,
-                    line: n,
-                    rules: Vec::new(),
-                },
-            );
+                    rules,
+                };
+                t.declared = None;
+                if let Some(old) = t.chains.insert(name, chain) {
+                    self.cache.spare.push(old.rules);
+                }
+            }
         }
     }
 
@@ -777,15 +1035,19 @@ impl Parser<'_> {
             return;
         };
         let table_name = table.name.clone();
-        if !table.chains.contains_key(&chain) {
+        if !table.chains.contains_key(chain.as_str()) {
             if builtin_chains(&table_name).contains(&chain.as_str()) {
+                let name = self.cache.intern(&chain);
+                let rules = self.cache.rule_list();
                 if let Some(t) = self.current.as_mut() {
+                    t.declared = None;
                     t.chains.insert(
-                        chain.clone(),
-                        Chain {
-                            name: chain.clone(),
+                        name,
+                        ChainBuilder {
+                            line: 0,
                             policy: Some("ACCEPT".into()),
-                            ..Default::default()
+                            counters: None,
+                            rules,
                         },
                     );
                 }
@@ -810,21 +1072,31 @@ impl Parser<'_> {
                 let body = Arc::new(body);
                 if self.diags.items.len() == before {
                     let target = self.last_target.take();
-                    let cached = CachedRule {
-                        chain: chain.clone(),
-                        target_is_extension: target
+                    let target_is_extension = target
+                        .as_ref()
+                        .is_some_and(|(name, _)| TARGET_EXTENSIONS.contains(&name.as_str()));
+                    let target = target.map(|(name, col)| (self.cache.intern(&name), col));
+                    let at = |name: &str| {
+                        self.current
                             .as_ref()
-                            .is_some_and(|(name, _)| TARGET_EXTENSIONS.contains(&name.as_str())),
+                            .and_then(|t| t.chains.get_index_of(name))
+                            .unwrap_or(usize::MAX)
+                    };
+                    let cached = CachedRule {
+                        chain_at: at(&chain),
+                        target_at: target.as_ref().map_or(usize::MAX, |(name, _)| at(name)),
+                        chain: self.cache.intern(&chain),
+                        target_is_extension,
                         target,
                         body: Arc::clone(&body),
                     };
                     self.cache.own.insert(text.to_string(), cached);
                 }
-                Rule { line: n, body }
+                ChainEntry { offset: n, body }
             }
         };
         if let Some(t) = self.current.as_mut() {
-            if let Some(c) = t.chains.get_mut(&chain) {
+            if let Some(c) = t.chains.get_mut(chain.as_str()) {
                 match insert_at {
                     Some(i) if i <= c.rules.len() => c.rules.insert(i, rule),
                     _ => c.rules.push(rule),
@@ -833,10 +1105,72 @@ impl Parser<'_> {
         }
     }
 
-    /// Takes a run of lines appending to one chain (starting on line `n`): from the cache when
-    /// the same run was read before and every rule's target means the same here (true; the
-    /// caller skips the run), otherwise line by line, remembering the run for the next dump
-    /// when every line parsed cleanly (false only when the run is a single line).
+    /// Whether the table being read has no chain yet (its declarations may be taken whole).
+    fn opening_table(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|t| t.chains.is_empty() && t.declared.is_none())
+    }
+
+    /// Takes a block of declarations that opens a table (starting on line `n`): from the cache
+    /// when the same block was read before (true; the caller skips the block), otherwise line by
+    /// line, remembering the block for the next dump when every line declared cleanly (false
+    /// only when the block is a single line).
+    fn declare_block(&mut self, n: u32, run: Run) -> bool {
+        if run.lines == 0 {
+            return false;
+        }
+        if let Some(declared) = self.cache.declarations.get(run.text).cloned() {
+            let mut chains = declared.building.clone();
+            for c in chains.values_mut() {
+                c.line += n;
+                c.rules = self.cache.rule_list();
+            }
+            if let Some(t) = self.current.as_mut() {
+                t.chains = chains;
+                t.declared = Some(declared);
+            }
+            return true;
+        }
+        let before = self.diags.items.len();
+        for (i, line) in run.text.split('\n').enumerate() {
+            self.line(n + i as u32, line.trim_end_matches('\r'));
+        }
+        if self.diags.items.len() != before {
+            return true;
+        }
+        if let Some(t) = self.current.as_mut() {
+            let building: IndexMap<Arc<str>, ChainBuilder, ChainHasher> = t
+                .chains
+                .iter()
+                .map(|(name, c)| {
+                    let relative = ChainBuilder {
+                        line: c.line.saturating_sub(n),
+                        policy: c.policy.clone(),
+                        counters: c.counters,
+                        rules: Vec::new(),
+                    };
+                    (Arc::clone(name), relative)
+                })
+                .collect();
+            let placeholder = Arc::new(ChainBody::default());
+            let finished = building
+                .keys()
+                .map(|name| (Arc::clone(name), Chain::new(0, 0, Arc::clone(&placeholder))))
+                .collect();
+            let declared = Arc::new(Declared { building, finished });
+            t.declared = Some(Arc::clone(&declared));
+            self.cache
+                .declarations
+                .insert(run.text.to_string(), declared);
+        }
+        true
+    }
+
+    /// Takes a run of `-A` lines (starting on line `n`): from the cache when the same run was
+    /// read before and every rule's chain and target mean the same here (true; the caller skips
+    /// the run), otherwise line by line, remembering the run for the next dump when every line
+    /// parsed cleanly (false only when the run is a single line).
     fn append_block(&mut self, n: u32, run: Run) -> bool {
         if run.lines == 0 {
             return false;
@@ -865,35 +1199,36 @@ impl Parser<'_> {
         true
     }
 
-    /// Appends cached rules to their chain (lines `n`, `n + 1`, ...) when every target means
-    /// here what it meant where the rules were parsed; false (nothing appended) otherwise.
+    /// Appends cached rules to their chains (lines `n`, `n + 1`, ...) when every chain is
+    /// declared and every target means here what it meant where the rules were parsed; false
+    /// (nothing appended) otherwise.
     fn append_cached_rules(&mut self, n: u32, rules: &[CachedRule]) -> bool {
-        let Some(first) = rules.first() else {
-            return false;
-        };
         let Some(table) = self.current.as_mut() else {
             return false;
         };
-        let Some(chain_index) = table.chains.get_index_of(first.chain.as_str()) else {
-            return false;
-        };
         let pending_before = self.pending.len();
+        self.run_chains.clear();
         for (i, cached) in rules.iter().enumerate() {
-            match same_target(table, cached, n + i as u32) {
-                Some(pending) => self.pending.extend(pending),
+            let checked = chain_index(table, &cached.chain, cached.chain_at)
+                .and_then(|at| Some((at, same_target(table, cached, n + i as u32)?)));
+            match checked {
+                Some((at, pending)) => {
+                    self.run_chains.push(at);
+                    self.pending.extend(pending);
+                }
                 None => {
                     self.pending.truncate(pending_before);
                     return false;
                 }
             }
         }
-        if let Some((_, chain)) = table.chains.get_index_mut(chain_index) {
-            chain
-                .rules
-                .extend(rules.iter().enumerate().map(|(i, c)| Rule {
-                    line: n + i as u32,
-                    body: Arc::clone(&c.body),
-                }));
+        for (i, (cached, at)) in rules.iter().zip(&self.run_chains).enumerate() {
+            if let Some((_, chain)) = table.chains.get_index_mut(*at) {
+                chain.rules.push(ChainEntry {
+                    offset: n + i as u32,
+                    body: Arc::clone(&cached.body),
+                });
+            }
         }
         true
     }
@@ -908,15 +1243,15 @@ impl Parser<'_> {
         let Some(table) = self.current.as_mut() else {
             return false;
         };
-        let Some(chain_index) = table.chains.get_index_of(cached.chain.as_str()) else {
+        let Some(chain_index) = chain_index(table, &cached.chain, cached.chain_at) else {
             return false;
         };
         let Some(pending) = same_target(table, cached, n) else {
             return false;
         };
         self.pending.extend(pending);
-        let rule = Rule {
-            line: n,
+        let rule = ChainEntry {
+            offset: n,
             body: Arc::clone(&cached.body),
         };
         if let Some((_, chain)) = table.chains.get_index_mut(chain_index) {
@@ -927,12 +1262,12 @@ impl Parser<'_> {
 
     /// The rule on line `n` from a line parsed before, when it means the same here: its target
     /// names a declared chain, or an extension, exactly as it did where it was parsed.
-    fn cached(&mut self, n: u32, text: &str) -> Option<Rule> {
+    fn cached(&mut self, n: u32, text: &str) -> Option<ChainEntry> {
         let cached = self.cache.get(text)?;
         let table = self.current.as_ref()?;
         self.pending.extend(same_target(table, cached, n)?);
-        Some(Rule {
-            line: n,
+        Some(ChainEntry {
+            offset: n,
             body: Arc::clone(&cached.body),
         })
     }

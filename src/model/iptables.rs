@@ -30,7 +30,7 @@ impl IptablesDump {
         self.tables.iter().find(|t| t.name == name)
     }
     /// The provenance of a rule, for citing `file:line`.
-    pub fn provenance(&self, rule: &Rule) -> Provenance {
+    pub fn provenance(&self, rule: &Rule<'_>) -> Provenance {
         Provenance::at(self.file, rule.line, 1)
     }
     /// Total number of rules in all tables.
@@ -38,7 +38,7 @@ impl IptablesDump {
         self.tables
             .iter()
             .flat_map(|t| t.chains.values())
-            .map(|c| c.rules.len())
+            .map(|c| c.entries.len())
             .sum()
     }
 }
@@ -55,7 +55,7 @@ pub struct Table {
     /// Line of the `*name` header.
     pub line: u32,
     /// Chains by name, in declaration order.
-    pub chains: IndexMap<String, Chain, ChainHasher>,
+    pub chains: IndexMap<Arc<str>, Chain, ChainHasher>,
 }
 
 impl Table {
@@ -65,19 +65,107 @@ impl Table {
     }
 }
 
-/// A chain and its rules in order.
-#[derive(Debug, Clone, Default)]
+/// A chain of one dump: where it stands in the file, and its content.
+///
+/// The content ([`ChainBody`], reached through `Deref`) is shared by every dump whose chain
+/// reads the same (nodes repeat most of kube-proxy's chains word for word, often at other
+/// lines); its rules are stored at lines relative to the chain's first rule, and `base` puts
+/// them back at this dump's own lines, so citations remain exact per node.
+#[derive(Debug, Clone)]
 pub struct Chain {
+    /// Line of the `:NAME` declaration (0 for a built-in chain used without one).
+    pub line: u32,
+    /// The line the rules' offsets count from (the chain's first rule line in this dump).
+    base: u32,
+    /// Name, policy, counters and rules, shared between dumps.
+    body: Arc<ChainBody>,
+}
+
+impl Chain {
+    /// A chain declared on `line` whose rule offsets count from line `base`.
+    pub fn new(line: u32, base: u32, body: Arc<ChainBody>) -> Self {
+        Chain { line, base, body }
+    }
+    /// The rules, in order, each at its line in this dump.
+    pub fn rules(&self) -> Rules<'_> {
+        Rules {
+            base: self.base,
+            entries: &self.body.entries,
+        }
+    }
+    /// The shared content.
+    pub fn body(&self) -> &Arc<ChainBody> {
+        &self.body
+    }
+}
+
+impl std::ops::Deref for Chain {
+    type Target = ChainBody;
+    fn deref(&self) -> &ChainBody {
+        &self.body
+    }
+}
+
+/// What a chain says, independent of where it stands (see [`Chain`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChainBody {
     /// The chain name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Policy of a built-in chain (`ACCEPT`/`DROP`); `None` for user chains (`-`).
     pub policy: Option<String>,
     /// Counters from the declaration, `[packets:bytes]`.
     pub counters: Option<Counters>,
-    /// Line of the `:NAME` declaration (0 for a built-in chain used without one).
-    pub line: u32,
-    /// The rules, in order.
-    pub rules: Vec<Rule>,
+    /// The rules, in order, at lines relative to the chain's base.
+    pub entries: Vec<ChainEntry>,
+}
+
+/// One rule of a [`ChainBody`]: its line relative to the chain's base, and its parsed line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainEntry {
+    /// Line minus the chain's base.
+    pub offset: u32,
+    /// The parsed line, shared by every dump that has the same line.
+    pub body: Arc<RuleBody>,
+}
+
+/// The rules of one chain of one dump, at that dump's lines.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    base: u32,
+    entries: &'a [ChainEntry],
+}
+
+impl<'a> Rules<'a> {
+    /// How many rules.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    /// The rule at position `i`.
+    pub fn get(&self, i: usize) -> Option<Rule<'a>> {
+        self.entries.get(i).map(|e| self.at(e))
+    }
+    /// The last rule.
+    pub fn last(&self) -> Option<Rule<'a>> {
+        self.entries.last().map(|e| self.at(e))
+    }
+    /// The rules in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Rule<'a>> + ExactSizeIterator + 'a {
+        let base = self.base;
+        self.entries.iter().map(move |e| Rule {
+            line: base + e.offset,
+            body: &e.body,
+        })
+    }
+    fn at(&self, e: &'a ChainEntry) -> Rule<'a> {
+        Rule {
+            line: self.base + e.offset,
+            body: &e.body,
+        }
+    }
 }
 
 /// Packet and byte counters.
@@ -359,19 +447,19 @@ pub enum Target {
 ///
 /// The parsed content is shared: dumps of several nodes repeat most rule lines word for word,
 /// and each distinct line is parsed and held once ([`RuleBody`], reached through `Deref`),
-/// while `line` stays this dump's own line, so citations remain exact per node.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rule {
+/// while `line` is this dump's own line, so citations remain exact per node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rule<'a> {
     /// 1-based line in the dump.
     pub line: u32,
     /// The parsed line, shared by every dump that has the same line.
-    pub body: Arc<RuleBody>,
+    pub body: &'a Arc<RuleBody>,
 }
 
-impl std::ops::Deref for Rule {
+impl std::ops::Deref for Rule<'_> {
     type Target = RuleBody;
     fn deref(&self) -> &RuleBody {
-        &self.body
+        self.body
     }
 }
 

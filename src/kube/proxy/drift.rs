@@ -66,21 +66,21 @@ pub struct DriftFinding {
 }
 
 fn rule_ref(dump: &IptablesDump, table: &Table, chain: &str, idx: usize) -> Option<RuleRef> {
-    let rule = table.chain(chain)?.rules.get(idx)?;
+    let rule = table.chain(chain)?.rules().get(idx)?;
     Some(RuleRef {
         table: table.name.clone(),
         chain: chain.to_string(),
         line: rule.line,
         text: rule.text.clone(),
         comment: rule.comment().map(str::to_string),
-        at: Some(dump.provenance(rule)),
+        at: Some(dump.provenance(&rule)),
     })
 }
 
 fn sep_destination(table: &Table, sep: &str) -> Option<(IpAddr, u16)> {
     table
         .chain(sep)?
-        .rules
+        .rules()
         .iter()
         .find_map(|r| match &r.target {
             Some(Target::Dnat {
@@ -103,10 +103,10 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
         return Vec::new();
     };
     // The rules jumping to each chain, in file order, found in one pass.
-    let mut jumps: crate::graph::FastMap<&str, Vec<&crate::model::iptables::Rule>> =
+    let mut jumps: crate::graph::FastMap<&str, Vec<crate::model::iptables::Rule>> =
         crate::graph::FastMap::default();
-    for r in nat.chains.values().flat_map(|c| c.rules.iter()) {
-        if let Some(target) = r.jump_chain() {
+    for r in nat.chains.values().flat_map(|c| c.rules().iter()) {
+        if let Some(target) = r.body.jump_chain() {
             jumps.entry(target).or_default().push(r);
         }
     }
@@ -118,7 +118,7 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
         }
         let mut endpoints = Vec::new();
         let mut service = None;
-        for r in &chain.rules {
+        for r in chain.rules().iter() {
             if service.is_none() {
                 service = r.comment().and_then(service_in_comment);
             }
@@ -130,8 +130,8 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
                 }
             }
         }
-        let jumpers: &[&crate::model::iptables::Rule] =
-            jumps.get(name.as_str()).map_or(&[], Vec::as_slice);
+        let jumpers: &[crate::model::iptables::Rule] =
+            jumps.get(&**name).map_or(&[], Vec::as_slice);
         if service.is_none() {
             service = jumpers
                 .iter()
@@ -140,7 +140,7 @@ pub fn observed_endpoints(dump: &IptablesDump) -> Vec<ObservedServicePort> {
         }
         out.push(ObservedServicePort {
             service,
-            chain: name.clone(),
+            chain: name.to_string(),
             local,
             endpoints,
             referenced: !jumpers.is_empty(),

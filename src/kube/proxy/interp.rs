@@ -5,7 +5,7 @@ use super::types::{
     service_in_comment, NodeContext, Origin, ProxyBranch, ProxyOutcome, RuleRef, Verdict, WalkMode,
 };
 use crate::model::flow::Packet;
-use crate::model::iptables::{IptablesDump, MarkOp, RawOption, Rule, Table, Target};
+use crate::model::iptables::{IptablesDump, MarkOp, RawOption, Rule, Rules, Table, Target};
 use std::cell::Cell;
 use std::net::IpAddr;
 
@@ -84,7 +84,7 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn rule_ref(&self, chain: &str, rule: &Rule) -> RuleRef {
+    fn rule_ref(&self, chain: &str, rule: &Rule<'_>) -> RuleRef {
         RuleRef {
             table: self.table.name.clone(),
             chain: chain.to_string(),
@@ -120,7 +120,7 @@ impl Walker<'_> {
             )];
         };
         stack.push(chain.to_string());
-        let out = self.walk_from(chain, &c.rules, 0, path, stack);
+        let out = self.walk_from(chain, c.rules(), 0, path, stack);
         stack.pop();
         out
     }
@@ -128,15 +128,15 @@ impl Walker<'_> {
     fn walk_from(
         &self,
         chain: &str,
-        rules: &[Rule],
+        rules: Rules<'_>,
         start: usize,
         mut path: Path,
         stack: &mut Vec<String>,
     ) -> Vec<(Path, Exit)> {
         let mut out = Vec::new();
         let mut i = start;
-        while i < rules.len() {
-            let rule = &rules[i];
+        while let Some(rule) = rules.get(i) {
+            let rule = &rule;
             let r = match_rule(rule, &path.st, self.ctx, self.hook, &mut path.notes);
             let taken_prob = match r {
                 MatchResult::No => {
@@ -217,7 +217,7 @@ impl Walker<'_> {
         out
     }
 
-    fn apply(&self, rule: &Rule, mut path: Path, stack: &mut Vec<String>) -> Vec<(Path, Step)> {
+    fn apply(&self, rule: &Rule<'_>, mut path: Path, stack: &mut Vec<String>) -> Vec<(Path, Step)> {
         let leave = |p: Path, t: Term| vec![(p, Step::Leave(Exit::Term(t)))];
         if stack.last().map(String::as_str) == Some("KUBE-MARK-MASQ") {
             path.mark_masq_hit = true;
@@ -369,7 +369,7 @@ fn has_hooks(dump: &IptablesDump) -> bool {
     ["PREROUTING", "OUTPUT"].iter().any(|c| {
         dump.table("nat")
             .and_then(|t| t.chain(c))
-            .is_some_and(|c| !c.rules.is_empty())
+            .is_some_and(|c| !c.rules().is_empty())
     })
 }
 

@@ -151,7 +151,7 @@ fn proto_matches(name: &str, p: Protocol) -> bool {
 
 /// Decides one rule for the packet; `notes` collects assumptions made (affinity).
 pub(crate) fn match_rule(
-    rule: &Rule,
+    rule: &Rule<'_>,
     st: &PacketState,
     ctx: &NodeContext,
     hook: Hook,
