@@ -73,7 +73,8 @@ impl PortSet {
     }
     /// The ports of `self` not in `other`.
     pub fn minus(&self, other: &PortSet) -> PortSet {
-        let mut out = Vec::new();
+        // Each range of `other` adds at most one range to the difference.
+        let mut out = Vec::with_capacity(self.ranges.len() + other.ranges.len());
         for r in &self.ranges {
             let mut lo = u32::from(r.lo);
             let hi = u32::from(r.hi);

@@ -168,9 +168,16 @@ impl<'a> Tracer<'a> {
                     } else {
                         LINUX_EPHEMERAL
                     };
-                    self.assume(format!(
-                        "client source port assumed in {r} ({}); the reply must pass NACLs on that range",
-                        if r == LINUX_EPHEMERAL { "Linux ephemeral range" } else { "any client: 1024-65535" }
+                    self.assume(crate::cat!(
+                        "client source port assumed in ",
+                        r,
+                        " (",
+                        if r == LINUX_EPHEMERAL {
+                            "Linux ephemeral range"
+                        } else {
+                            "any client: 1024-65535"
+                        },
+                        "); the reply must pass NACLs on that range"
                     ));
                     (r.lo, r)
                 }
@@ -399,8 +406,17 @@ impl<'a> Tracer<'a> {
                     .at(&rule.prov),
                 );
                 let hop = st.hop_index();
-                let mut stateful = ids.join(", ");
-                stateful.push_str(" (security groups are stateful)");
+                const STATEFUL: &str = " (security groups are stateful)";
+                let mut stateful = String::with_capacity(
+                    ids.iter().map(|id| id.len() + 2).sum::<usize>() + STATEFUL.len(),
+                );
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        stateful.push_str(", ");
+                    }
+                    stateful.push_str(id);
+                }
+                stateful.push_str(STATEFUL);
                 st.stateful_hops.push((hop, stateful));
                 None
             }
@@ -814,7 +830,7 @@ impl<'a> Tracer<'a> {
                 Layer::Routing,
                 Action::Forwarded,
                 rule,
-                format!("{} routes {} to {}", rt.id, st.pkt.dst, route.target.id()),
+                crate::cat!(rt.id, " routes ", st.pkt.dst, " to ", route.target.id()),
             )
             .at(&route.prov),
         );
@@ -1826,7 +1842,7 @@ fn reserved_in_subnet(s: &Subnet, ip: IpAddr) -> bool {
 
 fn cidr_text(s: &Subnet, ip: IpAddr) -> String {
     match ip {
-        IpAddr::V4(_) => s.cidr_v4.map(|c| c.to_string()).unwrap_or_default(),
+        IpAddr::V4(_) => s.cidr_v4.map(|c| crate::cat!(c)).unwrap_or_default(),
         IpAddr::V6(a) => s
             .cidrs_v6
             .iter()
@@ -1838,7 +1854,7 @@ fn cidr_text(s: &Subnet, ip: IpAddr) -> String {
 
 fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
     match d {
-        RouteDestination::Cidr(c) => c.to_string(),
+        RouteDestination::Cidr(c) => crate::cat!(c),
         RouteDestination::PrefixList(pl) => {
             let hit = cloud
                 .prefix_lists
@@ -1846,7 +1862,7 @@ fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
                 .and_then(|p| p.cidrs.as_ref())
                 .and_then(|cs| cs.iter().find(|c| c.contains(&dst)).copied());
             match hit {
-                Some(c) => format!("{pl} ({c})"),
+                Some(c) => crate::cat!(pl, " (", c, ')'),
                 None => pl.clone(),
             }
         }
@@ -1857,10 +1873,11 @@ fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
 pub fn describe_sg_rule(r: &SgRule) -> String {
     if let PortMatch::Any | PortMatch::Range(_) = r.ports {
         use crate::model::text::Piece;
-        let mut out = match r.protocol {
-            ProtocolMatch::Any => String::from("all traffic"),
-            ProtocolMatch::One(p) => crate::cat!(p),
-        };
+        let mut out = String::with_capacity(64);
+        match r.protocol {
+            ProtocolMatch::Any => out.push_str("all traffic"),
+            ProtocolMatch::One(p) => p.push_to(&mut out),
+        }
         if let PortMatch::Range(pr) = r.ports {
             out.push(' ');
             pr.push_to(&mut out);
