@@ -158,7 +158,7 @@ impl<'a> Tracer<'a> {
     pub fn trace(&self, q: &Query) -> TraceResult {
         self.assumptions.borrow_mut().clear();
         *self.http.borrow_mut() = q.http.clone();
-        let mut paths = Vec::new();
+        let mut paths = Vec::with_capacity(q.dst_ips.len());
         for dst in &q.dst_ips {
             let (src_port, src_ports) = match q.src_port {
                 Some(p) => (p, PortRange::single(p)),
@@ -223,7 +223,9 @@ impl<'a> Tracer<'a> {
         let reachable = Reachable::of(&paths);
         TraceResult {
             reachable,
-            assumptions: self.assumptions.borrow().iter().cloned().collect(),
+            assumptions: std::mem::take(&mut *self.assumptions.borrow_mut())
+                .into_iter()
+                .collect(),
             paths,
         }
     }
@@ -377,7 +379,7 @@ impl<'a> Tracer<'a> {
         if !self.snap.present.security_groups {
             return None;
         }
-        let mut groups = Vec::new();
+        let mut groups = Vec::with_capacity(eni.groups.len());
         for g in &eni.groups {
             match self.cloud().security_groups.get(g) {
                 Some(sg) => groups.push(sg),
@@ -391,7 +393,7 @@ impl<'a> Tracer<'a> {
             SgDirection::Ingress => ("ingress", st.pkt.src),
             SgDirection::Egress => ("egress", st.pkt.dst),
         };
-        let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        let ids = || groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>();
         match sg::evaluate(&groups, dir, &st.pkt, &Ctx(self.snap, self.ix)) {
             SgDecision::Allowed { group, index, rule } => {
                 let what = describe_sg_rule(rule);
@@ -408,13 +410,13 @@ impl<'a> Tracer<'a> {
                 let hop = st.hop_index();
                 const STATEFUL: &str = " (security groups are stateful)";
                 let mut stateful = String::with_capacity(
-                    ids.iter().map(|id| id.len() + 2).sum::<usize>() + STATEFUL.len(),
+                    groups.iter().map(|g| g.id.len() + 2).sum::<usize>() + STATEFUL.len(),
                 );
-                for (i, id) in ids.iter().enumerate() {
+                for (i, g) in groups.iter().enumerate() {
                     if i > 0 {
                         stateful.push_str(", ");
                     }
-                    stateful.push_str(id);
+                    stateful.push_str(&g.id);
                 }
                 stateful.push_str(STATEFUL);
                 st.stateful_hops.push((hop, stateful));
@@ -437,10 +439,10 @@ impl<'a> Tracer<'a> {
                             StepKind::Filter,
                             Layer::SecurityGroup,
                             Action::Denied,
-                            format!("{} {dir_name} (no rule matched)", ids.join(",")),
+                            format!("{} {dir_name} (no rule matched)", ids().join(",")),
                             format!(
                                 "no {dir_name} rule of {} on {} allows {} {} {}",
-                                ids.join(", "),
+                                ids().join(", "),
                                 eni.id,
                                 st.pkt.protocol,
                                 if matches!(dir, SgDirection::Ingress) {
@@ -457,7 +459,7 @@ impl<'a> Tracer<'a> {
                 )
             }
             SgDecision::Unknown(why) => {
-                Some(self.unknown(st, Layer::SecurityGroup, ids.join(","), why))
+                Some(self.unknown(st, Layer::SecurityGroup, ids().join(","), why))
             }
         }
     }
@@ -866,8 +868,8 @@ impl<'a> Tracer<'a> {
 
     /// Longest-prefix match over one route table with AWS priorities.
     fn lookup<'r>(&self, rt: &'r RouteTable, dst: IpAddr) -> Option<&'r Route> {
-        let mut cands = Vec::new();
-        let mut owners = Vec::new();
+        let mut cands = Vec::with_capacity(rt.routes.len());
+        let mut owners = Vec::with_capacity(rt.routes.len());
         for (i, r) in rt.routes.iter().enumerate() {
             let class = match r.origin {
                 RouteOrigin::Local => 0,
