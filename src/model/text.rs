@@ -182,15 +182,31 @@ pub fn push_decimal(out: &mut String, n: u64) {
 }
 
 /// Joins pieces ([`Piece`]: strings, chars, unsigned numbers, IP addresses) into a new
-/// `String`, as `format!` with one `{}` per piece would.
+/// `String`, as `format!` with one `{}` per piece would. Each piece is evaluated once, in
+/// order; the text is sized once from the pieces' size hints.
 #[macro_export]
 macro_rules! cat {
-    ($($piece:expr),* $(,)?) => {{
-        let pieces: &[&dyn $crate::model::text::Piece] = &[$(&$piece),*];
-        let mut out = String::with_capacity(pieces.iter().map(|p| p.size_hint()).sum());
-        for p in pieces {
-            p.push_to(&mut out);
+    ($($piece:expr),* $(,)?) => {
+        $crate::__cat_pieces!([] $($piece),*)
+    };
+}
+
+/// The body of [`cat!`]: binds each piece to its own name (one `match` per piece, so that
+/// temporaries live to the end), then sizes the text and appends the pieces without dynamic
+/// dispatch.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cat_pieces {
+    ([$($bound:ident)*] $head:expr $(, $rest:expr)*) => {
+        match &$head {
+            piece => $crate::__cat_pieces!([$($bound)* piece] $($rest),*),
         }
+    };
+    ([$($bound:ident)*]) => {{
+        let mut out = String::with_capacity(
+            0 $(+ $crate::model::text::Piece::size_hint($bound))*,
+        );
+        $($crate::model::text::Piece::push_to($bound, &mut out);)*
         out
     }};
 }
