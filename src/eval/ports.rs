@@ -150,6 +150,12 @@ mod tests {
             let (na, nb) = (naive(&a), naive(&b));
             let diff = sa.minus(&sb);
             let inter = sa.intersect(&sb);
+            for set in [&sa, &diff, &inter] {
+                for pair in set.ranges().windows(2) {
+                    // Sorted, disjoint and not adjacent: the one canonical form.
+                    prop_assert!(u32::from(pair[0].hi) + 1 < u32::from(pair[1].lo));
+                }
+            }
             for p in 0..2001u16 {
                 prop_assert_eq!(sa.contains(p), na[p as usize]);
                 prop_assert_eq!(diff.contains(p), na[p as usize] && !nb[p as usize]);

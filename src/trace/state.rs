@@ -142,3 +142,53 @@ impl PathState {
         self.hops.len().saturating_sub(1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Protocol;
+
+    fn packet(dst_port: u16) -> Packet {
+        Packet {
+            src: "10.0.1.5".parse().unwrap(),
+            dst: "10.0.2.7".parse().unwrap(),
+            protocol: Protocol::Tcp,
+            src_port: 40000,
+            dst_port,
+        }
+    }
+
+    #[test]
+    fn a_place_reached_again_with_the_same_packet_is_a_loop() {
+        let mut st = PathState::new(packet(443), PortRange::single(40000));
+        assert!(st.enter("eni-a", NodeKind::Host));
+        assert!(st.enter("subnet-a", NodeKind::SubnetRouter));
+        assert!(!st.enter("eni-a", NodeKind::Host));
+        st.pkt.dst_port = 8443;
+        assert!(st.enter("eni-a", NodeKind::Host));
+        assert!(st.enter("subnet-a", NodeKind::SubnetRouter));
+        assert!(!st.enter("eni-a", NodeKind::Host));
+        assert_eq!(st.hops.len(), 6);
+    }
+
+    #[test]
+    fn each_hop_shows_the_packet_it_was_entered_with() {
+        let mut st = PathState::new(packet(443), PortRange::single(40000));
+        st.enter("a", NodeKind::Host);
+        st.enter("b", NodeKind::Host);
+        st.pkt.dst_port = 8443;
+        st.enter("c", NodeKind::Host);
+        st.pkt.dst_port = 443;
+        st.enter("d", NodeKind::Host);
+        let shown: Vec<&str> = st.hops.iter().map(|h| h.packet.as_str()).collect();
+        assert_eq!(
+            shown,
+            [
+                packet(443).to_string(),
+                packet(443).to_string(),
+                packet(8443).to_string(),
+                packet(443).to_string()
+            ]
+        );
+    }
+}
