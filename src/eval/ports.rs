@@ -27,26 +27,32 @@ pub fn rule_matches(
     }
 }
 
+/// The ranges of a [`PortSet`], held inline up to four (most sets have one or two), so that
+/// set algebra on the trace path does not allocate.
+type Ranges = smallvec::SmallVec<[PortRange; 4]>;
+
 /// A set of ports as sorted, disjoint, non-adjacent inclusive ranges.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PortSet {
-    ranges: Vec<PortRange>,
+    ranges: Ranges,
 }
 
 impl PortSet {
     /// The empty set.
     pub fn empty() -> Self {
-        PortSet { ranges: Vec::new() }
+        PortSet {
+            ranges: Ranges::new(),
+        }
     }
     /// Every port.
     pub fn all() -> Self {
-        PortSet {
-            ranges: vec![PortRange::ALL],
-        }
+        PortSet::from_range(PortRange::ALL)
     }
     /// The set holding one range.
     pub fn from_range(r: PortRange) -> Self {
-        PortSet { ranges: vec![r] }
+        PortSet {
+            ranges: smallvec::smallvec![r],
+        }
     }
     /// The ranges, ascending.
     pub fn ranges(&self) -> &[PortRange] {
@@ -60,20 +66,23 @@ impl PortSet {
     pub fn insert(&mut self, r: PortRange) {
         self.ranges.push(r);
         self.ranges.sort();
-        let mut out: Vec<PortRange> = Vec::with_capacity(self.ranges.len());
-        for r in self.ranges.drain(..) {
-            match out.last_mut() {
-                Some(last) if u32::from(r.lo) <= u32::from(last.hi) + 1 => {
-                    last.hi = last.hi.max(r.hi)
-                }
-                _ => out.push(r),
+        // Merge overlapping or adjacent ranges in place.
+        let mut kept = 0;
+        for i in 0..self.ranges.len() {
+            let r = self.ranges[i];
+            if kept > 0 && u32::from(r.lo) <= u32::from(self.ranges[kept - 1].hi) + 1 {
+                let last = &mut self.ranges[kept - 1];
+                last.hi = last.hi.max(r.hi);
+            } else {
+                self.ranges[kept] = r;
+                kept += 1;
             }
         }
-        self.ranges = out;
+        self.ranges.truncate(kept);
     }
     /// The ports of `self` not in `other`.
     pub fn minus(&self, other: &PortSet) -> PortSet {
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         for r in &self.ranges {
             let mut lo = u32::from(r.lo);
             let hi = u32::from(r.hi);
@@ -141,6 +150,12 @@ mod tests {
             let (na, nb) = (naive(&a), naive(&b));
             let diff = sa.minus(&sb);
             let inter = sa.intersect(&sb);
+            for set in [&sa, &diff, &inter] {
+                for pair in set.ranges().windows(2) {
+                    // Sorted, disjoint and not adjacent: the one canonical form.
+                    prop_assert!(u32::from(pair[0].hi) + 1 < u32::from(pair[1].lo));
+                }
+            }
             for p in 0..2001u16 {
                 prop_assert_eq!(sa.contains(p), na[p as usize]);
                 prop_assert_eq!(diff.contains(p), na[p as usize] && !nb[p as usize]);

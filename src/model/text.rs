@@ -104,6 +104,17 @@ impl Piece for ipnet::IpNet {
     }
 }
 
+impl Piece for ipnet::Ipv4Net {
+    fn push_to(&self, out: &mut String) {
+        push_ipv4(out, self.addr());
+        out.push('/');
+        push_decimal(out, u64::from(self.prefix_len()));
+    }
+    fn size_hint(&self) -> usize {
+        18
+    }
+}
+
 impl Piece for super::Protocol {
     fn push_to(&self, out: &mut String) {
         use super::Protocol;
@@ -136,25 +147,19 @@ impl Piece for super::PortRange {
 
 /// Appends an IPv4 address in dotted decimal, as `Display` shows it.
 pub fn push_ipv4(out: &mut String, ip: std::net::Ipv4Addr) {
-    let mut buf = [0u8; 15];
-    let mut len = 0;
+    out.reserve(15);
     for (i, o) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            buf[len] = b'.';
-            len += 1;
+            out.push('.');
         }
         if o >= 100 {
-            buf[len] = b'0' + o / 100;
-            len += 1;
+            out.push(char::from(b'0' + o / 100));
         }
         if o >= 10 {
-            buf[len] = b'0' + (o / 10) % 10;
-            len += 1;
+            out.push(char::from(b'0' + (o / 10) % 10));
         }
-        buf[len] = b'0' + o % 10;
-        len += 1;
+        out.push(char::from(b'0' + o % 10));
     }
-    out.push_str(ascii(&buf[..len]));
 }
 
 /// Appends a number in decimal.
@@ -170,24 +175,38 @@ pub fn push_decimal(out: &mut String, n: u64) {
             break;
         }
     }
-    out.push_str(ascii(&buf[at..]));
-}
-
-/// The text of bytes known to be ASCII digits and dots.
-fn ascii(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
+    out.reserve(buf.len() - at);
+    for &d in &buf[at..] {
+        out.push(char::from(d));
+    }
 }
 
 /// Joins pieces ([`Piece`]: strings, chars, unsigned numbers, IP addresses) into a new
-/// `String`, as `format!` with one `{}` per piece would.
+/// `String`, as `format!` with one `{}` per piece would. Each piece is evaluated once, in
+/// order; the text is sized once from the pieces' size hints.
 #[macro_export]
 macro_rules! cat {
-    ($($piece:expr),* $(,)?) => {{
-        let pieces: &[&dyn $crate::model::text::Piece] = &[$(&$piece),*];
-        let mut out = String::with_capacity(pieces.iter().map(|p| p.size_hint()).sum());
-        for p in pieces {
-            p.push_to(&mut out);
+    ($($piece:expr),* $(,)?) => {
+        $crate::__cat_pieces!([] $($piece),*)
+    };
+}
+
+/// The body of [`cat!`]: binds each piece to its own name (one `match` per piece, so that
+/// temporaries live to the end), then sizes the text and appends the pieces without dynamic
+/// dispatch.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cat_pieces {
+    ([$($bound:ident)*] $head:expr $(, $rest:expr)*) => {
+        match &$head {
+            piece => $crate::__cat_pieces!([$($bound)* piece] $($rest),*),
         }
+    };
+    ([$($bound:ident)*]) => {{
+        let mut out = String::with_capacity(
+            0 $(+ $crate::model::text::Piece::size_hint($bound))*,
+        );
+        $($crate::model::text::Piece::push_to($bound, &mut out);)*
         out
     }};
 }
@@ -232,6 +251,10 @@ mod tests {
         );
         for net in ["10.1.2.3/24", "0.0.0.0/0", "fd00::/8"] {
             let net: ipnet::IpNet = net.parse().unwrap();
+            assert_eq!(crate::cat!(net), net.to_string());
+        }
+        for net in ["10.1.2.3/24", "0.0.0.0/0", "255.255.255.255/32"] {
+            let net: ipnet::Ipv4Net = net.parse().unwrap();
             assert_eq!(crate::cat!(net), net.to_string());
         }
         for p in [

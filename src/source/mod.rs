@@ -11,7 +11,7 @@ pub use json_locate::{locate_json_path, top_level_keys, top_level_keys_until};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Index of a file in the [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,8 +29,9 @@ pub struct LineCol {
 /// How a location inside a file is named.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Locator {
-    /// A JSON path such as `SecurityGroups[3].IpPermissions[1]`, resolved to a line on display.
-    JsonPath(String),
+    /// A JSON path such as `SecurityGroups[3].IpPermissions[1]`, resolved to a line on display
+    /// (shared, so that citing it in a trace step does not copy it).
+    JsonPath(Arc<str>),
     /// A known line and column.
     At(LineCol),
     /// The whole file.
@@ -48,7 +49,7 @@ pub struct Provenance {
 
 impl Provenance {
     /// Provenance for a JSON path inside a file.
-    pub fn json(file: FileId, path: impl Into<String>) -> Self {
+    pub fn json(file: FileId, path: impl Into<Arc<str>>) -> Self {
         Provenance {
             file,
             locator: Locator::JsonPath(path.into()),

@@ -3,10 +3,6 @@
 use super::types::{Hop, NodeKind, Step};
 use crate::eval::nacl::AclDirection;
 use crate::model::{Packet, PortRange};
-use std::collections::HashSet;
-
-/// The places visited with the packet then.
-type Visited = HashSet<(String, Packet), foldhash::fast::RandomState>;
 
 /// A check the reply must pass, recorded on the way out.
 #[derive(Debug, Clone)]
@@ -45,8 +41,12 @@ pub struct PathState {
     pub reply_checks: Vec<ReplyCheck>,
     /// Rewrites the reply undoes.
     pub rewrites: Vec<Rewrite>,
-    /// Places visited with the packet then, for loop detection.
-    pub visited: Visited,
+    /// The packet as it entered each hop (parallel to `hops`), for loop detection: a place
+    /// reached again with the same packet is a loop.
+    pub entered_with: Vec<Packet>,
+    /// The last packet rendered for a hop, and its text (consecutive hops mostly carry the
+    /// same packet).
+    last_rendered: Option<(Packet, String)>,
     /// Hops at which security groups admitted the packet (the reply passes them by tracking).
     pub stateful_hops: Vec<(usize, String)>,
     /// VPC the packet originated in (NAT gateways serve only their own VPC's sources).
@@ -74,7 +74,8 @@ impl PathState {
             hops: Vec::with_capacity(10),
             reply_checks: Vec::new(),
             rewrites: Vec::new(),
-            visited: Visited::default(),
+            entered_with: Vec::with_capacity(10),
+            last_rendered: None,
             stateful_hops: Vec::new(),
             origin_vpc: None,
             inner: None,
@@ -86,14 +87,31 @@ impl PathState {
     }
     /// Opens a new hop; returns false when this place was already visited with this packet.
     pub fn enter(&mut self, at: &str, kind: NodeKind) -> bool {
-        let fresh = self.visited.insert((at.to_string(), self.pkt));
+        let fresh = !self
+            .hops
+            .iter()
+            .zip(&self.entered_with)
+            .any(|(h, p)| *p == self.pkt && h.at == at);
+        self.entered_with.push(self.pkt);
+        let packet = self.rendered_packet();
         self.hops.push(Hop {
             at: at.to_string(),
             kind,
-            packet: self.pkt.render(),
+            packet,
             steps: Vec::with_capacity(4),
         });
         fresh
+    }
+    /// The current packet's text, rendered once while the packet stays the same.
+    fn rendered_packet(&mut self) -> String {
+        match &self.last_rendered {
+            Some((p, text)) if *p == self.pkt => text.clone(),
+            _ => {
+                let text = self.pkt.render();
+                self.last_rendered = Some((self.pkt, text.clone()));
+                text
+            }
+        }
     }
     /// Adds a step to the current hop.
     pub fn step(&mut self, s: Step) {
@@ -122,5 +140,55 @@ impl PathState {
     /// Index of the current hop.
     pub fn hop_index(&self) -> usize {
         self.hops.len().saturating_sub(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Protocol;
+
+    fn packet(dst_port: u16) -> Packet {
+        Packet {
+            src: "10.0.1.5".parse().unwrap(),
+            dst: "10.0.2.7".parse().unwrap(),
+            protocol: Protocol::Tcp,
+            src_port: 40000,
+            dst_port,
+        }
+    }
+
+    #[test]
+    fn a_place_reached_again_with_the_same_packet_is_a_loop() {
+        let mut st = PathState::new(packet(443), PortRange::single(40000));
+        assert!(st.enter("eni-a", NodeKind::Host));
+        assert!(st.enter("subnet-a", NodeKind::SubnetRouter));
+        assert!(!st.enter("eni-a", NodeKind::Host));
+        st.pkt.dst_port = 8443;
+        assert!(st.enter("eni-a", NodeKind::Host));
+        assert!(st.enter("subnet-a", NodeKind::SubnetRouter));
+        assert!(!st.enter("eni-a", NodeKind::Host));
+        assert_eq!(st.hops.len(), 6);
+    }
+
+    #[test]
+    fn each_hop_shows_the_packet_it_was_entered_with() {
+        let mut st = PathState::new(packet(443), PortRange::single(40000));
+        st.enter("a", NodeKind::Host);
+        st.enter("b", NodeKind::Host);
+        st.pkt.dst_port = 8443;
+        st.enter("c", NodeKind::Host);
+        st.pkt.dst_port = 443;
+        st.enter("d", NodeKind::Host);
+        let shown: Vec<&str> = st.hops.iter().map(|h| h.packet.as_str()).collect();
+        assert_eq!(
+            shown,
+            [
+                packet(443).to_string(),
+                packet(443).to_string(),
+                packet(8443).to_string(),
+                packet(443).to_string()
+            ]
+        );
     }
 }

@@ -290,7 +290,7 @@ impl Tracer<'_> {
             }
             st.inner = Some((inner, ports));
         }
-        st.in_interface = Some(format!("eth{}", eni.device_index.unwrap_or(0)));
+        st.in_interface = Some(crate::cat!("eth", eni.device_index.unwrap_or(0)));
         let to_pod = self.ix.cluster.pod_by_ip.contains_key(&st.pkt.dst);
         let to_node = Some(st.pkt.dst) == node.ip;
         (to_pod || to_node).then(|| Next::Go(Loc::NodeStack(node.name.clone())))
@@ -367,18 +367,18 @@ impl Tracer<'_> {
                 }
             }
         }
-        match self.ix.cluster.cni.clone() {
+        match &self.ix.cluster.cni {
             Some(CniMode::Overlay {
                 encap,
                 pools,
                 nat_outgoing,
                 cross_subnet,
-            }) => self.overlay_out(st, node, encap, &pools, nat_outgoing, cross_subnet),
+            }) => self.overlay_out(st, node, *encap, pools, *nat_outgoing, *cross_subnet),
             Some(CniMode::VpcCni {
                 external_snat,
                 exclude_snat,
                 ..
-            }) => self.vpc_cni_out(st, node, external_snat, &exclude_snat),
+            }) => self.vpc_cni_out(st, node, *external_snat, exclude_snat),
             None => self.send_from_node(st, node, None),
         }
     }

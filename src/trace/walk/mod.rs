@@ -158,7 +158,7 @@ impl<'a> Tracer<'a> {
     pub fn trace(&self, q: &Query) -> TraceResult {
         self.assumptions.borrow_mut().clear();
         *self.http.borrow_mut() = q.http.clone();
-        let mut paths = Vec::new();
+        let mut paths = Vec::with_capacity(q.dst_ips.len());
         for dst in &q.dst_ips {
             let (src_port, src_ports) = match q.src_port {
                 Some(p) => (p, PortRange::single(p)),
@@ -168,9 +168,16 @@ impl<'a> Tracer<'a> {
                     } else {
                         LINUX_EPHEMERAL
                     };
-                    self.assume(format!(
-                        "client source port assumed in {r} ({}); the reply must pass NACLs on that range",
-                        if r == LINUX_EPHEMERAL { "Linux ephemeral range" } else { "any client: 1024-65535" }
+                    self.assume(crate::cat!(
+                        "client source port assumed in ",
+                        r,
+                        " (",
+                        if r == LINUX_EPHEMERAL {
+                            "Linux ephemeral range"
+                        } else {
+                            "any client: 1024-65535"
+                        },
+                        "); the reply must pass NACLs on that range"
                     ));
                     (r.lo, r)
                 }
@@ -216,7 +223,9 @@ impl<'a> Tracer<'a> {
         let reachable = Reachable::of(&paths);
         TraceResult {
             reachable,
-            assumptions: self.assumptions.borrow().iter().cloned().collect(),
+            assumptions: std::mem::take(&mut *self.assumptions.borrow_mut())
+                .into_iter()
+                .collect(),
             paths,
         }
     }
@@ -370,7 +379,7 @@ impl<'a> Tracer<'a> {
         if !self.snap.present.security_groups {
             return None;
         }
-        let mut groups = Vec::new();
+        let mut groups = Vec::with_capacity(eni.groups.len());
         for g in &eni.groups {
             match self.cloud().security_groups.get(g) {
                 Some(sg) => groups.push(sg),
@@ -384,7 +393,7 @@ impl<'a> Tracer<'a> {
             SgDirection::Ingress => ("ingress", st.pkt.src),
             SgDirection::Egress => ("egress", st.pkt.dst),
         };
-        let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        let ids = || groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>();
         match sg::evaluate(&groups, dir, &st.pkt, &Ctx(self.snap, self.ix)) {
             SgDecision::Allowed { group, index, rule } => {
                 let what = describe_sg_rule(rule);
@@ -399,8 +408,17 @@ impl<'a> Tracer<'a> {
                     .at(&rule.prov),
                 );
                 let hop = st.hop_index();
-                let mut stateful = ids.join(", ");
-                stateful.push_str(" (security groups are stateful)");
+                const STATEFUL: &str = " (security groups are stateful)";
+                let mut stateful = String::with_capacity(
+                    groups.iter().map(|g| g.id.len() + 2).sum::<usize>() + STATEFUL.len(),
+                );
+                for (i, g) in groups.iter().enumerate() {
+                    if i > 0 {
+                        stateful.push_str(", ");
+                    }
+                    stateful.push_str(&g.id);
+                }
+                stateful.push_str(STATEFUL);
                 st.stateful_hops.push((hop, stateful));
                 None
             }
@@ -421,10 +439,10 @@ impl<'a> Tracer<'a> {
                             StepKind::Filter,
                             Layer::SecurityGroup,
                             Action::Denied,
-                            format!("{} {dir_name} (no rule matched)", ids.join(",")),
+                            format!("{} {dir_name} (no rule matched)", ids().join(",")),
                             format!(
                                 "no {dir_name} rule of {} on {} allows {} {} {}",
-                                ids.join(", "),
+                                ids().join(", "),
                                 eni.id,
                                 st.pkt.protocol,
                                 if matches!(dir, SgDirection::Ingress) {
@@ -441,7 +459,7 @@ impl<'a> Tracer<'a> {
                 )
             }
             SgDecision::Unknown(why) => {
-                Some(self.unknown(st, Layer::SecurityGroup, ids.join(","), why))
+                Some(self.unknown(st, Layer::SecurityGroup, ids().join(","), why))
             }
         }
     }
@@ -814,7 +832,7 @@ impl<'a> Tracer<'a> {
                 Layer::Routing,
                 Action::Forwarded,
                 rule,
-                format!("{} routes {} to {}", rt.id, st.pkt.dst, route.target.id()),
+                crate::cat!(rt.id, " routes ", st.pkt.dst, " to ", route.target.id()),
             )
             .at(&route.prov),
         );
@@ -850,8 +868,8 @@ impl<'a> Tracer<'a> {
 
     /// Longest-prefix match over one route table with AWS priorities.
     fn lookup<'r>(&self, rt: &'r RouteTable, dst: IpAddr) -> Option<&'r Route> {
-        let mut cands = Vec::new();
-        let mut owners = Vec::new();
+        let mut cands = Vec::with_capacity(rt.routes.len());
+        let mut owners = Vec::with_capacity(rt.routes.len());
         for (i, r) in rt.routes.iter().enumerate() {
             let class = match r.origin {
                 RouteOrigin::Local => 0,
@@ -1826,7 +1844,7 @@ fn reserved_in_subnet(s: &Subnet, ip: IpAddr) -> bool {
 
 fn cidr_text(s: &Subnet, ip: IpAddr) -> String {
     match ip {
-        IpAddr::V4(_) => s.cidr_v4.map(|c| c.to_string()).unwrap_or_default(),
+        IpAddr::V4(_) => s.cidr_v4.map(|c| crate::cat!(c)).unwrap_or_default(),
         IpAddr::V6(a) => s
             .cidrs_v6
             .iter()
@@ -1838,7 +1856,7 @@ fn cidr_text(s: &Subnet, ip: IpAddr) -> String {
 
 fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
     match d {
-        RouteDestination::Cidr(c) => c.to_string(),
+        RouteDestination::Cidr(c) => crate::cat!(c),
         RouteDestination::PrefixList(pl) => {
             let hit = cloud
                 .prefix_lists
@@ -1846,7 +1864,7 @@ fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
                 .and_then(|p| p.cidrs.as_ref())
                 .and_then(|cs| cs.iter().find(|c| c.contains(&dst)).copied());
             match hit {
-                Some(c) => format!("{pl} ({c})"),
+                Some(c) => crate::cat!(pl, " (", c, ')'),
                 None => pl.clone(),
             }
         }
@@ -1857,10 +1875,11 @@ fn dest_text(d: &RouteDestination, dst: IpAddr, cloud: &Cloud) -> String {
 pub fn describe_sg_rule(r: &SgRule) -> String {
     if let PortMatch::Any | PortMatch::Range(_) = r.ports {
         use crate::model::text::Piece;
-        let mut out = match r.protocol {
-            ProtocolMatch::Any => String::from("all traffic"),
-            ProtocolMatch::One(p) => crate::cat!(p),
-        };
+        let mut out = String::with_capacity(64);
+        match r.protocol {
+            ProtocolMatch::Any => out.push_str("all traffic"),
+            ProtocolMatch::One(p) => p.push_to(&mut out),
+        }
         if let PortMatch::Range(pr) = r.ports {
             out.push(' ');
             pr.push_to(&mut out);

@@ -253,15 +253,20 @@ impl<'a> Tracer<'a> {
             .collect();
         let mut parts = others;
         if !isolating.is_empty() {
-            parts.push(format!(
-                "selected by {}, and no rule of them allows {} {} port {}",
+            let (toward, peer) = if stage.starts_with("egress") {
+                ("to ", st.pkt.dst)
+            } else {
+                ("from ", st.pkt.src)
+            };
+            parts.push(crate::cat!(
+                "selected by ",
                 isolating.join(", "),
+                ", and no rule of them allows ",
                 st.pkt.protocol,
-                if stage.starts_with("egress") {
-                    format!("to {}", st.pkt.dst)
-                } else {
-                    format!("from {}", st.pkt.src)
-                },
+                ' ',
+                toward,
+                peer,
+                " port ",
                 st.pkt.dst_port
             ));
         }
