@@ -180,3 +180,44 @@ fn generation_is_deterministic() {
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }
+
+/// `NS/NAME` names the pod of that name (looked up through the index): every pod of a
+/// generated snapshot resolves to itself, as source and as destination, and a pod whose
+/// manifest has no namespace answers to `default/NAME`.
+#[test]
+fn every_pod_resolves_by_name() {
+    let spec = Spec::tiny();
+    let dir = temp_dir("names");
+    generate(&spec, &dir, Parts::All).expect("write the snapshot");
+    let (snap, _) = netpath::ingest::load_snapshot(&dir);
+    let ix = Index::compile(&snap);
+    let mut checked = 0;
+    for p in snap.cluster.pods.iter().filter(|p| !p.spec.host_network) {
+        let name = format!("{}/{}", p.meta.namespace_or_default(), p.meta.name);
+        let s = resolve_source(&snap, &ix, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s.start, Start::Pod(p.meta.key()), "{name}");
+        assert_eq!(Some(s.ip), p.pod_ips.first().copied(), "{name}");
+        let d =
+            resolve_destination(&snap, &ix, &name, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(d.ips, p.pod_ips[..1].to_vec(), "{name}");
+        checked += 1;
+    }
+    assert!(checked > 10, "only {checked} pods");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let dir = temp_dir("no-namespace");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("pods.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lonely\nspec:\n  containers:\n  - name: c\n    image: x\nstatus:\n  phase: Running\n  podIP: 10.1.2.3\n",
+    )
+    .expect("write the pod");
+    let (snap, _) = netpath::ingest::load_snapshot(&dir);
+    let ix = Index::compile(&snap);
+    let s = resolve_source(&snap, &ix, "default/lonely").expect("default/lonely");
+    assert_eq!(
+        s.ip,
+        "10.1.2.3".parse::<std::net::IpAddr>().expect("address")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -79,6 +79,9 @@ pub struct NodeJoin {
 pub struct ClusterIndex {
     /// `ns/name` → pod index.
     pub pod_by_key: FastMap<String, usize>,
+    /// `ns/name`, with `default` for a pod without a namespace → the first pod of that name
+    /// (what endpoint names such as `NS/NAME` resolve to).
+    pub pod_by_name: FastMap<String, usize>,
     /// Pod address → pod index (pods on the pod network only, not hostNetwork).
     pub pod_by_ip: FastMap<IpAddr, usize>,
     /// Nodes by name.
@@ -102,7 +105,14 @@ impl ClusterIndex {
     pub fn build(objects: &ClusterObjects, cloud: &Cloud) -> ClusterIndex {
         let mut cx = ClusterIndex::default();
         for (i, p) in objects.pods.iter().enumerate() {
-            cx.pod_by_key.insert(p.meta.key(), i);
+            let key = p.meta.key();
+            if p.meta.namespace.is_none() {
+                let named = crate::cat!(p.meta.namespace_or_default(), '/', p.meta.name);
+                cx.pod_by_name.entry(named).or_insert(i);
+            } else {
+                cx.pod_by_name.entry(key.clone()).or_insert(i);
+            }
+            cx.pod_by_key.insert(key, i);
             if !p.spec.host_network {
                 for ip in &p.pod_ips {
                     cx.pod_by_ip.entry(*ip).or_insert(i);

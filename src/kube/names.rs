@@ -12,13 +12,17 @@ use std::net::IpAddr;
 
 /// The pods a `NS/NAME` names: the pod itself, else the pods of the workload of that name
 /// (selected by its selector), sorted by name.
-fn pods_named<'a>(snap: &'a Snapshot, key: &str) -> Option<(Vec<&'a Pod>, Option<String>)> {
+fn pods_named<'a>(
+    snap: &'a Snapshot,
+    ix: &Index,
+    key: &str,
+) -> Option<(Vec<&'a Pod>, Option<String>)> {
     let (ns, name) = key.split_once('/')?;
-    if let Some(p) = snap
+    if let Some(p) = ix
         .cluster
-        .pods
-        .iter()
-        .find(|p| p.meta.namespace_or_default() == ns && p.meta.name == name)
+        .pod_by_name
+        .get(key)
+        .and_then(|i| snap.cluster.pods.get(*i))
     {
         return Some((vec![p], None));
     }
@@ -87,7 +91,7 @@ pub fn source(snap: &Snapshot, ix: &Index, name: &str) -> Option<Result<Source, 
     if !key.contains('/') || key.split('/').count() != 2 || snap.cluster.is_empty() {
         return None;
     }
-    let (pods, workload) = pods_named(snap, key)?;
+    let (pods, workload) = pods_named(snap, ix, key)?;
     Some(match pods.first() {
         None => Err(format!("{key} has no pods in the snapshot")),
         Some(p) => match pod_ip(ix, p) {
@@ -130,7 +134,7 @@ pub fn destination(snap: &Snapshot, ix: &Index, name: &str) -> Option<Result<Des
     if !key.contains('/') || key.split('/').count() != 2 || snap.cluster.is_empty() {
         return None;
     }
-    let (pods, workload) = pods_named(snap, key)?;
+    let (pods, workload) = pods_named(snap, ix, key)?;
     let ips: Vec<IpAddr> = pods.iter().filter_map(|p| pod_ip(ix, p)).collect();
     if ips.is_empty() {
         return Some(Err(format!(
