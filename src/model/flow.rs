@@ -46,13 +46,19 @@ impl Protocol {
     }
     /// Parses `tcp`, `udp`, `sctp`, `icmp`, `icmpv6` or a number.
     pub fn parse(s: &str) -> Option<Protocol> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Some(Protocol::Tcp),
-            "udp" => Some(Protocol::Udp),
-            "icmp" => Some(Protocol::Icmp),
-            "icmpv6" | "ipv6-icmp" => Some(Protocol::Icmpv6),
-            "sctp" => Some(Protocol::Sctp),
-            n => n.parse::<u8>().ok().map(Protocol::from_number),
+        let is = |name: &str| s.eq_ignore_ascii_case(name);
+        if is("tcp") {
+            Some(Protocol::Tcp)
+        } else if is("udp") {
+            Some(Protocol::Udp)
+        } else if is("icmp") {
+            Some(Protocol::Icmp)
+        } else if is("icmpv6") || is("ipv6-icmp") {
+            Some(Protocol::Icmpv6)
+        } else if is("sctp") {
+            Some(Protocol::Sctp)
+        } else {
+            s.parse::<u8>().ok().map(Protocol::from_number)
         }
     }
     /// True for protocols whose packets carry ports (TCP, UDP, SCTP).

@@ -159,20 +159,30 @@ pub(crate) fn match_rule(
 ) -> MatchResult {
     let p = &st.pkt;
     let mut acc = MatchResult::Yes;
+    // A `No` decides the rule (`and` keeps it whatever follows), so each part stops there.
     if let Some(m) = &rule.src {
         acc = and(acc, addr(m, p.src));
     }
     if let Some(m) = &rule.dst {
         acc = and(acc, addr(m, p.dst));
     }
+    if acc == MatchResult::No {
+        return acc;
+    }
     if let Some(m) = &rule.protocol {
         acc = and(
             acc,
             bool_result(proto_matches(&m.protocol, p.protocol) != m.negated),
         );
+        if acc == MatchResult::No {
+            return acc;
+        }
     }
     if let Some(m) = &rule.in_iface {
         acc = and(acc, iface(m, in_iface(ctx, hook), "-i"));
+        if acc == MatchResult::No {
+            return acc;
+        }
     }
     if let Some(m) = &rule.out_iface {
         acc = and(acc, iface(m, out_iface(ctx, hook, st), "-o"));
