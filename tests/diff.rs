@@ -165,11 +165,12 @@ fn pruning_loses_nothing() {
     let after = tmp.join("after");
     copy_dir(&root().join("models/eks-reference"), &before);
     copy_dir(&root().join("models/eks-reference"), &after);
-    // A node security group rule (nodes, pods and load balancers behind them) and a policy.
+    // The load balancer's security group rule (the office range; the bastion's has the same
+    // range with a description), a policy, and a node port rule.
     edit(
         &after.join("aws/describe-security-groups.json"),
-        "\"CidrIp\": \"203.0.113.0/24\"",
-        "\"CidrIp\": \"0.0.0.0/0\"",
+        "{\n                            \"CidrIp\": \"203.0.113.0/24\"",
+        "{\n                            \"CidrIp\": \"0.0.0.0/0\"",
     );
     edit(
         &after.join("k8s/networkpolicies.yaml"),

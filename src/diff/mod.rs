@@ -20,7 +20,7 @@ use crate::graph::Index;
 use crate::model::{PortRange, Protocol, Snapshot};
 use crate::report::findings::{Finding, FindingLevel};
 use crate::trace::{Query, Reachable, Start, Step, TraceResult, Tracer};
-use signature::{signature, stable_rule, touched, TraceSig};
+use signature::{signature, stable_rule, touched, RuleNames, TraceSig};
 use std::collections::BTreeSet;
 
 /// How a flow class changed.
@@ -199,7 +199,10 @@ fn rank(r: Option<Reachable>) -> u8 {
     }
 }
 
-fn outcome(snap: &Snapshot, t: Option<&TraceResult>) -> Outcome {
+/// The outcome of a traced class; `explained` adds the deciding rules (`stopped_by`,
+/// `decisive`), which only a changed class reports.
+fn outcome(names: &RuleNames, t: Option<&TraceResult>, explained: bool) -> Outcome {
+    let snap = names.snapshot();
     let Some(t) = t else {
         return Outcome {
             sig: None,
@@ -209,6 +212,15 @@ fn outcome(snap: &Snapshot, t: Option<&TraceResult>) -> Outcome {
             decisive: Vec::new(),
         };
     };
+    if !explained {
+        return Outcome {
+            sig: Some(signature(names, t)),
+            reachable: Some(t.reachable),
+            paths: t.paths.len(),
+            stopped_by: None,
+            decisive: Vec::new(),
+        };
+    }
     let stopped_by = t
         .paths
         .iter()
@@ -233,7 +245,7 @@ fn outcome(snap: &Snapshot, t: Option<&TraceResult>) -> Outcome {
                         | crate::trace::StepKind::Drop
                 ) && s.source.is_some()
                 {
-                    let id = format!("{}:{}", s.layer.as_str(), stable_rule(snap, s));
+                    let id = format!("{}:{}", s.layer.as_str(), stable_rule(names, s));
                     if !decisive.iter().any(|(k, _)| *k == id) {
                         decisive.push((id, Decision::of(snap, s)));
                     }
@@ -242,7 +254,7 @@ fn outcome(snap: &Snapshot, t: Option<&TraceResult>) -> Outcome {
         }
     }
     Outcome {
-        sig: Some(signature(snap, t)),
+        sig: Some(signature(names, t)),
         reachable: Some(t.reachable),
         paths: t.paths.len(),
         stopped_by,
@@ -342,6 +354,7 @@ pub fn diff_with(before: &Snapshot, after: &Snapshot, prune: bool) -> DiffResult
         classes: &classes,
         near: near.as_ref(),
         destinations: &eps.destinations,
+        names: (RuleNames::new(before), RuleNames::new(after)),
     };
     let sources: Vec<&String> = eps.sources.iter().collect();
     for part in in_parallel(&sources, |part| ctx.sources(part)) {
@@ -368,6 +381,8 @@ struct PairContext<'a> {
     /// The endpoints a local change can affect; `None` when every pair counts.
     near: Option<&'a BTreeSet<&'a String>>,
     destinations: &'a BTreeSet<String>,
+    /// The stable rule names of the two snapshots.
+    names: (RuleNames<'a>, RuleNames<'a>),
 }
 
 /// The changes found for some sources, with the class counts of the summary.
@@ -417,7 +432,7 @@ impl PairContext<'_> {
             Side::new(self.before, self.ixb),
             Side::new(self.after, self.ixa),
         );
-        let (before, after) = (self.before, self.after);
+        let after = self.after;
         let (scope, classes, near) = (self.scope, self.classes, self.near);
         let mut result = PartResult::default();
         for src in sources.into_iter().copied() {
@@ -461,8 +476,8 @@ impl PairContext<'_> {
                     let at = ea
                         .as_ref()
                         .map(|e| a.trace(e, *proto, range.map(|r| r.lo).unwrap_or(0)));
-                    let ob = outcome(before, bt.as_ref());
-                    let oa = outcome(after, at.as_ref());
+                    let ob = outcome(&self.names.0, bt.as_ref(), false);
+                    let oa = outcome(&self.names.1, at.as_ref(), false);
                     // An endpoint that exists on one side only: only a change of reachability
                     // counts (a new pod that nothing reaches is not a changed flow).
                     let one_sided = ob.sig.is_none() || oa.sig.is_none();
@@ -485,6 +500,8 @@ impl PairContext<'_> {
                     if let Some(c) = pending.take() {
                         result.changes.push(c);
                     }
+                    let ob = outcome(&self.names.0, bt.as_ref(), true);
+                    let oa = outcome(&self.names.1, at.as_ref(), true);
                     let mut c = change(src, dst, *proto, *range, &ob, &oa, &scope.ids);
                     c.after_at = match &c.cause {
                         Some(d) if !c.cause_lost => d.file.clone().zip(d.line),

@@ -2,6 +2,7 @@
 //! that decided, each rule named by a stable identity (not by a line number or a list index
 //! that an unrelated edit can shift).
 
+use crate::graph::FastMap;
 use crate::model::{SgRule, Snapshot};
 use crate::trace::{Hop, Path, Step, StepKind, TraceResult};
 use std::collections::BTreeSet;
@@ -20,31 +21,40 @@ pub fn sg_rule_identity(group: &str, dir: &str, r: &SgRule) -> String {
     format!("{group} {dir} {:?} {:?} {:?}", r.protocol, r.ports, r.peer)
 }
 
-/// The stable identity of the rule a step cites.
-pub fn stable_rule(snap: &Snapshot, step: &Step) -> String {
-    let rule = step.rule.as_str();
-    // `sg-… ingress[3]` → the rule's content.
-    if let Some((group, rest)) = rule.split_once(' ') {
-        for dir in ["ingress", "egress"] {
-            let Some(idx) = rest
-                .strip_prefix(dir)
-                .and_then(|r| r.strip_prefix('['))
-                .and_then(|r| r.strip_suffix(']'))
-                .and_then(|r| r.parse::<usize>().ok())
-            else {
-                continue;
-            };
-            if let Some(sg) = snap.cloud.security_groups.get(group) {
-                let list = if dir == "ingress" {
-                    &sg.ingress
-                } else {
-                    &sg.egress
-                };
-                if let Some(r) = list.get(idx) {
-                    return sg_rule_identity(group, dir, r);
+/// The stable identities of one snapshot's security group rules, by the name a step cites
+/// them with (`sg-… ingress[3]`), formatted once instead of at every step.
+pub struct RuleNames<'a> {
+    snap: &'a Snapshot,
+    sg_rules: FastMap<String, String>,
+}
+
+impl<'a> RuleNames<'a> {
+    /// The identities of `snap`'s security group rules.
+    pub fn new(snap: &'a Snapshot) -> Self {
+        let mut sg_rules = FastMap::default();
+        for (id, sg) in &snap.cloud.security_groups {
+            for (dir, list) in [("ingress", &sg.ingress), ("egress", &sg.egress)] {
+                for (k, r) in list.iter().enumerate() {
+                    let cited = crate::cat!(id, ' ', dir, '[', k, ']');
+                    sg_rules.insert(cited, sg_rule_identity(id, dir, r));
                 }
             }
         }
+        RuleNames { snap, sg_rules }
+    }
+
+    /// The snapshot the names are of.
+    pub fn snapshot(&self) -> &'a Snapshot {
+        self.snap
+    }
+}
+
+/// The stable identity of the rule a step cites.
+pub fn stable_rule(names: &RuleNames, step: &Step) -> String {
+    let rule = step.rule.as_str();
+    // `sg-… ingress[3]` → the rule's content.
+    if let Some(identity) = names.sg_rules.get(rule) {
+        return identity.clone();
     }
     // `nat KUBE-SEP-… line 158` → the chain.
     if let Some((head, tail)) = rule.rsplit_once(" line ") {
@@ -67,7 +77,7 @@ fn decides(step: &Step) -> bool {
     )
 }
 
-fn hop_sig(snap: &Snapshot, hops: &[Hop], out: &mut String) {
+fn hop_sig(names: &RuleNames, hops: &[Hop], out: &mut String) {
     for h in hops {
         out.push_str(&h.at);
         out.push('{');
@@ -76,26 +86,26 @@ fn hop_sig(snap: &Snapshot, hops: &[Hop], out: &mut String) {
             out.push(':');
             out.push_str(s.action.as_str());
             out.push(':');
-            out.push_str(&stable_rule(snap, s));
+            out.push_str(&stable_rule(names, s));
             out.push(';');
         }
         out.push('}');
     }
 }
 
-fn path_sig(snap: &Snapshot, p: &Path) -> String {
+fn path_sig(names: &RuleNames, p: &Path) -> String {
     let mut s = format!("{} ", p.disposition.as_str());
-    hop_sig(snap, &p.hops, &mut s);
+    hop_sig(names, &p.hops, &mut s);
     s.push_str(" reply ");
-    hop_sig(snap, &p.reply, &mut s);
+    hop_sig(names, &p.reply, &mut s);
     s
 }
 
-/// The signature of a trace in its snapshot.
-pub fn signature(snap: &Snapshot, t: &TraceResult) -> TraceSig {
+/// The signature of a trace in the snapshot of `names`.
+pub fn signature(names: &RuleNames, t: &TraceResult) -> TraceSig {
     TraceSig {
         reachable: t.reachable.as_str(),
-        paths: t.paths.iter().map(|p| path_sig(snap, p)).collect(),
+        paths: t.paths.iter().map(|p| path_sig(names, p)).collect(),
     }
 }
 

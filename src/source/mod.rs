@@ -94,6 +94,35 @@ pub struct SourceFile {
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    located: Located,
+}
+
+/// JSON paths already resolved to a line and column, by file: a diff or a matrix page cites
+/// the same rules many times, and each resolution scans the file up to the path.
+#[derive(Debug, Default)]
+struct Located(std::sync::Mutex<std::collections::HashMap<(FileId, Arc<str>), LineCol>>);
+
+impl Clone for Located {
+    fn clone(&self) -> Self {
+        let seen = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Located(std::sync::Mutex::new(seen))
+    }
+}
+
+impl Located {
+    fn get(&self, key: &(FileId, Arc<str>)) -> Option<LineCol> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied()
+    }
+    fn put(&self, key: (FileId, Arc<str>), lc: LineCol) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, lc);
+    }
 }
 
 impl SourceMap {
@@ -151,8 +180,16 @@ impl SourceMap {
         match &prov.locator {
             Locator::At(lc) => *lc,
             Locator::File => LineCol { line: 1, col: 1 },
-            Locator::JsonPath(p) => locate_json_path(&self.file(prov.file).text, p)
-                .unwrap_or(LineCol { line: 1, col: 1 }),
+            Locator::JsonPath(p) => {
+                let key = (prov.file, p.clone());
+                if let Some(lc) = self.located.get(&key) {
+                    return lc;
+                }
+                let lc = locate_json_path(&self.file(prov.file).text, p)
+                    .unwrap_or(LineCol { line: 1, col: 1 });
+                self.located.put(key, lc);
+                lc
+            }
         }
     }
 
