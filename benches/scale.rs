@@ -13,6 +13,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The allocator the `netpath` binary uses, so that the figures compare like with like.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn sizes() -> Vec<Spec> {
     std::env::var("NETPATH_BENCH_SIZES")
         .unwrap_or_else(|_| "small".into())

@@ -9,6 +9,10 @@ use netpath::trace::{Query, Start, Tracer};
 use std::hint::black_box;
 use std::path::Path;
 
+/// The allocator the `netpath` binary uses, so that the figures compare like with like.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn model() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/eks-reference"))
 }

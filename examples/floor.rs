@@ -11,6 +11,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+/// The allocator the `netpath` binary uses, so that the figures compare like with like.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 type Str<'a> = Cow<'a, str>;
 type Labels<'a> = BTreeMap<Str<'a>, Str<'a>>;
 

@@ -4,6 +4,10 @@
 
 use std::time::Instant;
 
+/// The allocator the `netpath` binary uses, so that the figures compare like with like.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(dir) = args.get(1) else {
