@@ -353,6 +353,27 @@ fn legacy_warning_is_reported() {
         .iter()
         .any(|d| d.severity == Severity::Warning && d.code == "iptables-incomplete"));
 }
+/// Parses `texts` in order through one cache, as a snapshot's dumps are, and checks that each
+/// dump and its diagnostics are what the dump gives when parsed alone.
+fn parse_shared_as_alone(texts: &[String]) -> Vec<(IptablesDump, Diagnostics)> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let shared = parse_shared(&refs);
+    for (i, (text, (dump, diags))) in texts.iter().zip(&shared).enumerate() {
+        let path = PathBuf::from(format!("n{i}.iptables-save"));
+        let mut alone_diags = Diagnostics::default();
+        let alone = netpath::ingest::iptables::read_shared(
+            FileId(i as u32),
+            &path,
+            text,
+            &mut netpath::ingest::iptables::RuleCache::new(),
+            &mut alone_diags,
+        )
+        .expect("a dump");
+        assert_eq!(format!("{dump:?}"), format!("{alone:?}"), "dump {i}");
+        assert_eq!(format!("{diags:?}"), format!("{alone_diags:?}"), "dump {i}");
+    }
+    shared
+}
 
 /// Reads `texts` as dumps of successive files through one shared rule cache.
 fn parse_shared(texts: &[&str]) -> Vec<(IptablesDump, Diagnostics)> {
@@ -439,22 +460,7 @@ fn repeated_runs_of_a_chain_parse_as_when_read_alone() {
     let d = format!("*nat\n{decl}{}\n{}COMMIT", &run[..run.len() - 1], run).replace('\n', "\r\n");
     let e = format!("*nat\n{decl}{run}");
     let texts = [a.clone(), b, a.clone(), c, d.clone(), d, e, a];
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let shared = parse_shared(&refs);
-    for (i, (text, (dump, diags))) in texts.iter().zip(&shared).enumerate() {
-        let path = PathBuf::from(format!("n{i}.iptables-save"));
-        let mut alone_diags = Diagnostics::default();
-        let alone = netpath::ingest::iptables::read_shared(
-            FileId(i as u32),
-            &path,
-            text,
-            &mut netpath::ingest::iptables::RuleCache::new(),
-            &mut alone_diags,
-        )
-        .expect("a dump");
-        assert_eq!(format!("{dump:?}"), format!("{alone:?}"), "dump {i}");
-        assert_eq!(format!("{diags:?}"), format!("{alone_diags:?}"), "dump {i}");
-    }
+    let shared = parse_shared_as_alone(&texts);
     // The run was taken whole from the cache where it means the same: one parse shared.
     fn first(d: &IptablesDump) -> Rule<'_> {
         d.table("nat")
@@ -564,22 +570,7 @@ fn repeated_declaration_blocks_parse_as_when_read_alone() {
     let d =
         format!("*filter\n{decl}{rules}COMMIT\n*nat\n{decl}{rules}-A KUBE-SEP-C -j DROP\nCOMMIT\n");
     let texts = [a.clone(), b, a.clone(), c, d, a];
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let shared = parse_shared(&refs);
-    for (i, (text, (dump, diags))) in texts.iter().zip(&shared).enumerate() {
-        let path = PathBuf::from(format!("n{i}.iptables-save"));
-        let mut alone_diags = Diagnostics::default();
-        let alone = netpath::ingest::iptables::read_shared(
-            FileId(i as u32),
-            &path,
-            text,
-            &mut netpath::ingest::iptables::RuleCache::new(),
-            &mut alone_diags,
-        )
-        .expect("a dump");
-        assert_eq!(format!("{dump:?}"), format!("{alone:?}"), "dump {i}");
-        assert_eq!(format!("{diags:?}"), format!("{alone_diags:?}"), "dump {i}");
-    }
+    let shared = parse_shared_as_alone(&texts);
     let svc = |d: &IptablesDump| {
         let c = d.table("nat").unwrap().chain("KUBE-SVC-X").unwrap().clone();
         (c.line, c.counters.map(|c| c.packets))
