@@ -61,12 +61,6 @@ impl PairFilter {
     pub fn in_snapshot<'a>(&'a self, s: &'a Snapshot) -> Relevance<'a> {
         Relevance::new(self, s)
     }
-
-    /// True when a flow from or to the endpoint `name` may be affected, in snapshot `s`
-    /// (one question; [`PairFilter::in_snapshot`] answers many at the cost of one).
-    pub fn relevant(&self, s: &Snapshot, name: &str) -> bool {
-        self.in_snapshot(s).relevant(name)
-    }
 }
 
 /// [`PairFilter`] applied to one snapshot: the endpoints it names, looked up by key and

@@ -106,12 +106,11 @@ impl ClusterIndex {
         let mut cx = ClusterIndex::default();
         for (i, p) in objects.pods.iter().enumerate() {
             let key = p.meta.key();
-            if p.meta.namespace.is_none() {
-                let named = crate::cat!(p.meta.namespace_or_default(), '/', p.meta.name);
-                cx.pod_by_name.entry(named).or_insert(i);
-            } else {
-                cx.pod_by_name.entry(key.clone()).or_insert(i);
-            }
+            let named = match p.meta.namespace {
+                Some(_) => key.clone(),
+                None => crate::cat!("default/", p.meta.name),
+            };
+            cx.pod_by_name.entry(named).or_insert(i);
             cx.pod_by_key.insert(key, i);
             if !p.spec.host_network {
                 for ip in &p.pod_ips {
